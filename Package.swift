@@ -1,0 +1,110 @@
+// swift-tools-version: 6.1
+//
+// Layout (see Docs/Architecture.md):
+//   Sources/   the framework core — system-library shims, SteeringCore (protocols and value types),
+//              Numerics (the only CBLAS importer), TensorFormats (the only CZlib importer),
+//              ArtifactStore (the only CLMDB importer), Pipeline, the composition root and the `steer` CLI.
+//   Plugins/   one ordinary SwiftPM target per implementation of a core protocol, declared with
+//              `path:`. These are framework plugins, not SwiftPM package plugins.
+//   Tests/     one test target per module; Tests/Reference/ holds the Python scripts that wrote the
+//              committed fixtures.
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+/// Numeric kernels are unusably slow without the optimizer, even in debug builds of the tests.
+let optimizedSettings: [SwiftSetting] = swiftSettings + [.unsafeFlags(["-O", "-enforce-exclusivity=unchecked"])]
+
+let package = Package(
+    name: "SAETargetedSteering",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "steer", targets: ["steer"]),
+        .library(name: "SteeringCore", targets: ["SteeringCore"]),
+        .library(name: "SteeringPlugins", targets: ["SteeringPlugins"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
+    ],
+    targets: [
+        // MARK: System libraries (apt: libopenblas-dev, liblmdb-dev, zlib1g-dev). One Swift module imports each.
+        .systemLibrary(
+            name: "CBLAS", path: "Sources/CBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CLMDB", path: "Sources/CLMDB", pkgConfig: "lmdb",
+            providers: [.apt(["liblmdb-dev"])]),
+        .systemLibrary(
+            name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
+
+        // MARK: Core
+        .target(
+            name: "SteeringCore",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings),
+        .target(name: "Numerics", dependencies: ["SteeringCore", "CBLAS"], swiftSettings: optimizedSettings),
+        .target(name: "TensorFormats", dependencies: ["SteeringCore", "CZlib"], swiftSettings: optimizedSettings),
+        .target(
+            name: "ArtifactStore",
+            dependencies: ["SteeringCore", "TensorFormats", "CLMDB", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings),
+
+        // MARK: Plugins (framework plugin modules; see README "Why Plugins/")
+        .target(
+            name: "GemmaTokenizer", dependencies: ["SteeringCore"], path: "Plugins/GemmaTokenizer",
+            swiftSettings: optimizedSettings),
+        .target(
+            name: "Gemma2", dependencies: ["SteeringCore", "Numerics", "TensorFormats", "GemmaTokenizer"],
+            path: "Plugins/Gemma2", swiftSettings: optimizedSettings),
+        .target(
+            name: "JumpReLUSAE", dependencies: ["SteeringCore", "Numerics", "TensorFormats"],
+            path: "Plugins/JumpReLUSAE", swiftSettings: optimizedSettings),
+
+        // MARK: Composition root and CLI
+        .target(
+            name: "SteeringPlugins",
+            dependencies: ["SteeringCore", "Gemma2", "JumpReLUSAE"],
+            swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "steer",
+            dependencies: [
+                "SteeringCore", "SteeringPlugins", "ArtifactStore", "TensorFormats", "Numerics",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings),
+
+        // MARK: Tests
+        .target(
+            name: "SteeringTestSupport", dependencies: ["SteeringCore", "Numerics"], path: "Tests/Support/SteeringTestSupport",
+            swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "store-test-writer", dependencies: ["SteeringCore", "ArtifactStore"],
+            path: "Tests/Support/StoreTestWriter", swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SteeringCoreTests", dependencies: ["SteeringCore", "SteeringPlugins", "SteeringTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "NumericsTests", dependencies: ["Numerics", "SteeringTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "TensorFormatsTests", dependencies: ["TensorFormats", "SteeringTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ArtifactStoreTests", dependencies: ["ArtifactStore", "TensorFormats", "SteeringTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SteerCLITests", dependencies: ["SteeringTestSupport", "TensorFormats"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "GemmaTokenizerTests", dependencies: ["GemmaTokenizer", "SteeringTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "Gemma2Tests", dependencies: ["Gemma2", "TensorFormats", "SteeringTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "JumpReLUSAETests", dependencies: ["JumpReLUSAE", "TensorFormats", "SteeringTestSupport"],
+            swiftSettings: swiftSettings),
+    ]
+)

@@ -1,0 +1,108 @@
+/// Options handed to a plugin's creator: a primary path and free-form key/value settings.
+public struct PluginOptions: Sendable, Hashable {
+    /// A file or directory (checkpoint, SAE, estimator file), when the plugin loads one.
+    public var path: String?
+    /// Plugin-specific settings (e.g. `layer=12`, `lambda=0.5`).
+    public var values: [String: String]
+
+    public init(path: String? = nil, values: [String: String] = [:]) {
+        self.path = path
+        self.values = values
+    }
+
+    /// The required path, or an error naming the plugin.
+    public func requirePath(for plugin: String) throws(SteeringError) -> String {
+        guard let path, !path.isEmpty else {
+            throw .invalidArgument(what: "options for '\(plugin)'", problem: "a path is required")
+        }
+        return path
+    }
+}
+
+/// The table of every plugin, keyed by stable names. Immutable after construction; built once in
+/// the composition root (`SteeringPlugins`).
+public struct PluginRegistry: Sendable {
+    public typealias BackendCreator = @Sendable (PluginOptions) throws -> any ModelBackend
+    public typealias DictionaryCreator = @Sendable (PluginOptions) throws -> any FeatureDictionary
+    public typealias EstimatorCreator = @Sendable (PluginOptions) throws -> any EffectEstimator
+    public typealias StrategyCreator = @Sendable (PluginOptions) throws -> any SteeringStrategy
+    public typealias JudgeCreator = @Sendable (PluginOptions) throws -> any Judge
+
+    private var backends: [String: BackendCreator] = [:]
+    private var dictionaries: [String: DictionaryCreator] = [:]
+    private var estimators: [String: EstimatorCreator] = [:]
+    private var strategies: [String: StrategyCreator] = [:]
+    private var judges: [String: JudgeCreator] = [:]
+
+    public init() {}
+
+    /// Registers a model backend. Registering a name twice is a programming error.
+    public mutating func register(backend name: String, _ create: @escaping BackendCreator) {
+        precondition(backends[name] == nil, "backend '\(name)' registered twice")
+        backends[name] = create
+    }
+
+    /// Registers a feature dictionary loader.
+    public mutating func register(dictionary name: String, _ create: @escaping DictionaryCreator) {
+        precondition(dictionaries[name] == nil, "dictionary '\(name)' registered twice")
+        dictionaries[name] = create
+    }
+
+    /// Registers an effect estimator.
+    public mutating func register(estimator name: String, _ create: @escaping EstimatorCreator) {
+        precondition(estimators[name] == nil, "estimator '\(name)' registered twice")
+        estimators[name] = create
+    }
+
+    /// Registers a steering strategy.
+    public mutating func register(strategy name: String, _ create: @escaping StrategyCreator) {
+        precondition(strategies[name] == nil, "strategy '\(name)' registered twice")
+        strategies[name] = create
+    }
+
+    /// Registers a judge.
+    public mutating func register(judge name: String, _ create: @escaping JudgeCreator) {
+        precondition(judges[name] == nil, "judge '\(name)' registered twice")
+        judges[name] = create
+    }
+
+    /// Sorted names of the registered backends, dictionaries, estimators, strategies and judges.
+    public var backendNames: [String] { backends.keys.sorted() }
+    public var dictionaryNames: [String] { dictionaries.keys.sorted() }
+    public var estimatorNames: [String] { estimators.keys.sorted() }
+    public var strategyNames: [String] { strategies.keys.sorted() }
+    public var judgeNames: [String] { judges.keys.sorted() }
+
+    /// Creates the backend registered as `name`.
+    /// - Throws: ``SteeringError/unknownPlugin(kind:name:available:)`` listing the registered names.
+    public func backend(_ name: String, _ options: PluginOptions = PluginOptions()) throws -> any ModelBackend {
+        try Self.lookup(backends, kind: "model backend", name: name)(options)
+    }
+
+    /// Creates the dictionary registered as `name`.
+    public func dictionary(_ name: String, _ options: PluginOptions = PluginOptions()) throws -> any FeatureDictionary {
+        try Self.lookup(dictionaries, kind: "feature dictionary", name: name)(options)
+    }
+
+    /// Creates the estimator registered as `name`.
+    public func estimator(_ name: String, _ options: PluginOptions = PluginOptions()) throws -> any EffectEstimator {
+        try Self.lookup(estimators, kind: "estimator", name: name)(options)
+    }
+
+    /// Creates the strategy registered as `name`.
+    public func strategy(_ name: String, _ options: PluginOptions = PluginOptions()) throws -> any SteeringStrategy {
+        try Self.lookup(strategies, kind: "strategy", name: name)(options)
+    }
+
+    /// Creates the judge registered as `name`.
+    public func judge(_ name: String, _ options: PluginOptions = PluginOptions()) throws -> any Judge {
+        try Self.lookup(judges, kind: "judge", name: name)(options)
+    }
+
+    private static func lookup<C>(_ table: [String: C], kind: String, name: String) throws(SteeringError) -> C {
+        guard let creator = table[name] else {
+            throw .unknownPlugin(kind: kind, name: name, available: table.keys.sorted())
+        }
+        return creator
+    }
+}

@@ -1,0 +1,12 @@
+public import SteeringCore
+
+// The composition root: the only file that knows every plugin. Each plugin module exposes a
+// `register(in:)` function; adding a plugin means one line here and one dependency in Package.swift.
+
+extension PluginRegistry {
+    /// Every plugin shipped with the framework.
+    public static let standard: PluginRegistry = {
+        let registry = PluginRegistry()
+        return registry
+    }()
+}

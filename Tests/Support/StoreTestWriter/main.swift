@@ -1,0 +1,2 @@
+import SteeringCore
+print("store-test-writer")
