@@ -8,6 +8,13 @@ public struct MergeConflict: Sendable, Hashable {
     public var ours: ContentDigest
     /// Payload digest in the other store (not copied).
     public var theirs: ContentDigest
+
+    /// Creates a conflict record.
+    public init(key: ContentDigest, ours: ContentDigest, theirs: ContentDigest) {
+        self.key = key
+        self.ours = ours
+        self.theirs = theirs
+    }
 }
 
 /// An alias present in both stores with different targets.
@@ -18,6 +25,13 @@ public struct AliasConflict: Sendable, Hashable {
     public var ours: ContentDigest
     /// Target in the other store.
     public var theirs: ContentDigest
+
+    /// Creates a conflict record.
+    public init(name: String, ours: ContentDigest, theirs: ContentDigest) {
+        self.name = name
+        self.ours = ours
+        self.theirs = theirs
+    }
 }
 
 /// The outcome of ``ArtifactStore/merge(from:)``.

@@ -14,3 +14,19 @@ extension ArtifactStore {
         try environment.read { txn in try txn.value(in: txn.databases.artifacts, key: key.bytes) }
     }
 }
+
+extension ArtifactStore {
+    /// Stores `bytes` verbatim under `name` in the `meta` database (to fake a newer format version).
+    package func testingWriteMeta(_ bytes: [UInt8], forName name: String) throws {
+        try environment.write(describing: "a raw test value") { txn in
+            try txn.put(in: txn.databases.meta, key: Array(name.utf8), value: bytes)
+        }
+    }
+
+    /// Stores `bytes` verbatim as the value of the alias `name`.
+    package func testingWriteRawAlias(_ bytes: [UInt8], forName name: String) throws {
+        try environment.write(describing: "a raw test value") { txn in
+            try txn.put(in: txn.databases.aliases, key: Array(name.utf8), value: bytes)
+        }
+    }
+}

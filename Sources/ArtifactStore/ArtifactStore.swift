@@ -279,7 +279,7 @@ public final class ArtifactStore: Sendable {
     }
 
     /// Parses `123`, `64K`, `512M`, `2G`, `1T` (powers of 1024); `nil` if malformed or overflowing.
-    static func parseByteCount(_ text: String) -> Int? {
+    package static func parseByteCount(_ text: String) -> Int? {
         let trimmed = text.trimmingCharacters(in: .whitespaces).uppercased()
         let shifts: [Character: Int] = ["K": 10, "M": 20, "G": 30, "T": 40]
         var digits = Substring(trimmed)

@@ -144,9 +144,8 @@ extension ArtifactStoreError: CustomStringConvertible {
         case .unknownKey(let key, let path):
             return "No artifact with key \(key) in the store at \(path). List artifacts with `steer store ls`."
         case .ambiguousPrefix(let prefix, let matches):
-            return
-                "The prefix '\(prefix)' matches \(matches.count) artifacts (\(matches.prefix(5).joined(separator: ", "))"
-                + "\(matches.count > 5 ? ", ..." : "")). Give more characters."
+            let shown = matches.prefix(5).joined(separator: ", ") + (matches.count > 5 ? ", ..." : "")
+            return "The prefix '\(prefix)' matches \(matches.count) artifacts (\(shown)). Give more characters."
         case .invalidReference(let text, let problem):
             return "'\(text)' is not an alias or artifact key: \(problem)."
         case .invalidAliasName(let name, let problem):
