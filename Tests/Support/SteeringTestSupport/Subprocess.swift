@@ -25,7 +25,7 @@ public enum BuiltProduct {
     }
 
     /// The nearest ancestor of `filePath` that holds a `Package.swift`.
-    static func packageRoot(from filePath: String) -> String? {
+    public static func packageRoot(from filePath: String = #filePath) -> String? {
         var url = URL(fileURLWithPath: filePath).deletingLastPathComponent()
         while url.path != "/" {
             if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) {
