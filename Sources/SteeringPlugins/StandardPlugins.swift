@@ -1,3 +1,5 @@
+import Gemma2
+import JumpReLUSAE
 public import SteeringCore
 
 // The composition root: the only file that knows every plugin. Each plugin module exposes a
@@ -6,7 +8,9 @@ public import SteeringCore
 extension PluginRegistry {
     /// Every plugin shipped with the framework.
     public static let standard: PluginRegistry = {
-        let registry = PluginRegistry()
+        var registry = PluginRegistry()
+        Gemma2Plugin.register(in: &registry)
+        JumpReLUSAEPlugin.register(in: &registry)
         return registry
     }()
 }

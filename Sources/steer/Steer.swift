@@ -5,5 +5,12 @@ struct Steer: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "steer",
         abstract: "Measure, estimate, build, apply and store SAE-targeted steering vectors.",
-        subcommands: [])
+        discussion: """
+            Models are Hugging Face Gemma-2 checkpoint directories; dictionaries are Gemma Scope params.npz \
+            files or SAELens directories. Every expensive result is stored in a content-addressed LMDB store \
+            (--store, default $STEER_STORE or ~/.steer/store).
+            """,
+        subcommands: [
+            Tokenize.self, Forward.self, Generate.self, Features.self, SAECommand.self,
+        ])
 }

@@ -1,0 +1,12 @@
+import SteeringCore
+
+/// Registers the JumpReLU SAE loader as the `jumprelu` feature dictionary.
+public enum JumpReLUSAEPlugin {
+    public static func register(in registry: inout PluginRegistry) {
+        registry.register(dictionary: "jumprelu") { options in
+            let path = try options.requirePath(for: "jumprelu")
+            let site = options.values["layer"].flatMap(Int.init).map { ActivationSite(layer: $0) }
+            return try JumpReLUSAE(path: path, site: site)
+        }
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+
+/// A small deterministic generator (SplitMix64) used for sampling, so that results depend only on
+/// the seed and the row index, never on batching or thread timing.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+
+    public init(seed: UInt64) { state = seed }
+
+    /// A generator for row `row` of a batch sampled with `seed`.
+    public init(seed: UInt64, row: Int) {
+        var mixer = SplitMix64(seed: seed ^ 0x5DEE_CE66_D1CE_4E5B)
+        for _ in 0...(row % 4) { _ = mixer.next() }
+        state = mixer.next() &+ UInt64(truncatingIfNeeded: row) &* 0x9E37_79B9_7F4A_7C15
+    }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1) with 53 random bits.
+    public mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1p-53 }
+}
+
+/// Chooses the next token from final logits according to a ``SamplingConfig``.
+///
+/// Semantics (see Docs/Sampling.md): greedy is argmax with the first index winning ties. Otherwise
+/// the logits are divided by the temperature; top-k keeps every token whose score is ≥ the k-th
+/// largest (ties kept, as in Hugging Face); top-p keeps the smallest set of highest-probability
+/// tokens whose mass reaches `topP` (the boundary token included). In ``SamplingConfig/Mode/transformerLens``
+/// mode, top-p is ignored whenever top-k is set. The draw is a single uniform number against the
+/// cumulative distribution of the kept tokens, in descending score order.
+public struct TokenSampler: Sendable {
+    public let config: SamplingConfig
+
+    public init(config: SamplingConfig) { self.config = config }
+
+    /// The next token for one row of logits.
+    public func sample(_ logits: UnsafeBufferPointer<Float>, generator: inout SplitMix64) -> Int32 {
+        if config.isGreedy { return Int32(Self.argmax(logits)) }
+        let inverseTemperature = 1 / config.temperature
+        let useTopK = config.topK > 0 && config.topK < logits.count
+        let useTopP = config.topP < 1 && !(config.mode == .transformerLens && config.topK > 0)
+        // Candidates: (index, scaled score), sorted descending by score then ascending index.
+        var candidates: [(index: Int, score: Float)]
+        if useTopK {
+            let threshold = Self.kthLargest(logits, k: config.topK)
+            candidates = []
+            candidates.reserveCapacity(config.topK + 8)
+            for i in 0..<logits.count where logits[i] >= threshold {
+                candidates.append((i, logits[i] * inverseTemperature))
+            }
+        } else {
+            candidates = (0..<logits.count).map { ($0, logits[$0] * inverseTemperature) }
+        }
+        candidates.sort { $0.score > $1.score || ($0.score == $1.score && $0.index < $1.index) }
+        guard let top = candidates.first else { return 0 }
+        var probabilities = candidates.map { Double(Foundation.exp(Double($0.score - top.score))) }
+        var total = probabilities.reduce(0, +)
+        if useTopP {
+            var mass = 0.0
+            var keep = candidates.count
+            for (i, p) in probabilities.enumerated() {
+                mass += p / total
+                if mass >= Double(config.topP) {
+                    keep = i + 1
+                    break
+                }
+            }
+            probabilities.removeSubrange(keep...)
+            total = probabilities.reduce(0, +)
+        }
+        let u = generator.nextUnit() * total
+        var cumulative = 0.0
+        for (i, p) in probabilities.enumerated() {
+            cumulative += p
+            if u < cumulative { return Int32(candidates[i].index) }
+        }
+        return Int32(candidates[probabilities.count - 1].index)
+    }
+
+    /// Index of the largest value; the first one on ties.
+    public static func argmax(_ values: UnsafeBufferPointer<Float>) -> Int {
+        var best = 0
+        var bestValue = -Float.infinity
+        for i in 0..<values.count where values[i] > bestValue {
+            bestValue = values[i]
+            best = i
+        }
+        return best
+    }
+
+    /// The k-th largest value (1-based), by a bounded min-heap — no full sort of the vocabulary.
+    public static func kthLargest(_ values: UnsafeBufferPointer<Float>, k: Int) -> Float {
+        precondition(k > 0 && k <= values.count, "kthLargest: k = \(k) for \(values.count) values")
+        var heap = [Float]()
+        heap.reserveCapacity(k)
+        func siftDown(_ start: Int) {
+            var i = start
+            while true {
+                let l = 2 * i + 1, r = l + 1
+                var smallest = i
+                if l < heap.count && heap[l] < heap[smallest] { smallest = l }
+                if r < heap.count && heap[r] < heap[smallest] { smallest = r }
+                if smallest == i { return }
+                heap.swapAt(i, smallest)
+                i = smallest
+            }
+        }
+        for v in values {
+            if heap.count < k {
+                heap.append(v)
+                var i = heap.count - 1
+                while i > 0 {
+                    let parent = (i - 1) / 2
+                    if heap[parent] <= heap[i] { break }
+                    heap.swapAt(i, parent)
+                    i = parent
+                }
+            } else if v > heap[0] {
+                heap[0] = v
+                siftDown(0)
+            }
+        }
+        return heap[0]
+    }
+}

@@ -1,0 +1,76 @@
+import ArgumentParser
+import Foundation
+import JumpReLUSAE
+import SteeringCore
+import SteeringPlugins
+
+/// `--model DIR`: a Hugging Face checkpoint directory.
+struct ModelOptions: ParsableArguments {
+    @Option(help: "Checkpoint directory with config.json, *.safetensors and tokenizer.json or tokenizer.model.")
+    var model: String
+
+    @Option(help: "Model backend registered in the plugin registry.")
+    var backend = "gemma2"
+
+    func load() throws -> any ModelBackend {
+        try PluginRegistry.standard.backend(backend, PluginOptions(path: model))
+    }
+}
+
+/// `--sae PATH [--sae-layer L]`: a JumpReLU SAE.
+struct SAEOptions: ParsableArguments {
+    @Option(help: "Gemma Scope params.npz (or its folder) or a SAELens directory.")
+    var sae: String
+
+    @Option(help: "Layer whose residual stream the SAE reads, when the files do not say.")
+    var saeLayer: Int?
+
+    func load() throws -> JumpReLUSAE {
+        try JumpReLUSAE(path: sae, site: saeLayer.map { ActivationSite(layer: $0) })
+    }
+}
+
+/// Tokens from `--text` (encoded with BOS unless `--no-bos`) or from `--tokens 2,651,...`.
+struct InputTextOptions: ParsableArguments {
+    @Option(help: "Text to encode.")
+    var text: String?
+
+    @Option(help: "Comma-separated token ids, used instead of --text.")
+    var tokens: String?
+
+    @Flag(help: "Do not prepend the BOS token to --text.")
+    var noBos = false
+
+    func validate() throws {
+        guard (text == nil) != (tokens == nil) else { throw ValidationError("Give exactly one of --text or --tokens.") }
+    }
+
+    func resolve(with model: any ModelBackend) throws -> [Int32] {
+        if let text { return model.encode(text, addBOS: !noBos) }
+        var ids = [Int32]()
+        for part in (tokens ?? "").split(separator: ",") {
+            guard let id = Int32(part.trimmingCharacters(in: .whitespaces)) else {
+                throw ValidationError("--tokens: '\(part)' is not an integer token id.")
+            }
+            ids.append(id)
+        }
+        guard !ids.isEmpty else { throw ValidationError("--tokens: no token ids given.") }
+        return ids
+    }
+}
+
+/// Parses `0,12,25` into layer numbers.
+func parseLayerList(_ text: String?) throws -> [Int] {
+    guard let text, !text.isEmpty else { return [] }
+    return try text.split(separator: ",").map { part in
+        guard let layer = Int(part.trimmingCharacters(in: .whitespaces)) else {
+            throw ValidationError("'\(part)' is not a layer number.")
+        }
+        return layer
+    }
+}
+
+/// Writes a line to standard error.
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}

@@ -1,0 +1,53 @@
+import ArgumentParser
+import Foundation
+import JumpReLUSAE
+import SteeringCore
+
+struct SAEInfo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "info", abstract: "Print an SAE's shapes, site and (with --model and --text) quality diagnostics.")
+
+    @OptionGroup var sae: SAEOptions
+
+    @Option(help: "Checkpoint directory, to measure the SAE on real activations.")
+    var model: String?
+
+    @Option(help: "Text whose activations are used for diagnostics (BOS position excluded).")
+    var text: String?
+
+    func validate() throws {
+        if (model == nil) != (text == nil) { throw ValidationError("--model and --text go together.") }
+    }
+
+    func run() async throws {
+        let dictionary = try sae.load()
+        let d = dictionary.descriptor
+        print("name:        \(d.name)")
+        print("path:        \(dictionary.path)")
+        print("site:        \(d.site?.transformerLensName ?? "unknown (pass --sae-layer)")")
+        print("d_model:     \(d.inputWidth)")
+        print("d_sae:       \(d.featureCount)")
+        print("fingerprint: \(d.fingerprint.hex)")
+        let norms = dictionary.decoderRowNorms()
+        let sortedNorms = norms.sorted()
+        print(
+            String(
+                format: "decoder row norms: min %.6f, median %.6f, max %.6f", sortedNorms.first ?? 0,
+                sortedNorms[sortedNorms.count / 2], sortedNorms.last ?? 0))
+        let theta = dictionary.parameters.threshold.sorted()
+        print(String(format: "thresholds: min %.6f, median %.6f, max %.6f", theta.first ?? 0, theta[theta.count / 2], theta.last ?? 0))
+        guard let model, let text else { return }
+        guard let site = d.site else { throw ValidationError("The SAE's layer is unknown; pass --sae-layer.") }
+        let backend = try ModelOptions.parse(["--model", model]).load()
+        try dictionary.checkCompatible(with: backend.descriptor)
+        let tokens = backend.encode(text, addBOS: true)
+        let activations = try backend.activations(at: site, sequences: [tokens])[0]
+        let sample = activations.rows > 1 ? activations.rows(1..<activations.rows) : activations
+        let report = try DictionaryDiagnostics.measure(dictionary, on: sample)
+        print("diagnostics on \(report.positions) positions (BOS excluded):")
+        print(String(format: "  mean L0:                        %.2f", report.meanL0))
+        print(String(format: "  relative reconstruction error:  %.4f", report.relativeReconstructionError))
+        print(String(format: "  fraction of variance explained: %.4f", report.fractionOfVarianceExplained))
+        print("  dead features on this sample:   \(report.deadFeatures) of \(d.featureCount)")
+    }
+}
