@@ -44,7 +44,8 @@ public struct ArtifactHeader: Sendable, Hashable, Codable {
     /// The header as canonical JSON: keys sorted, no whitespace, the recipe in its canonical form.
     public var canonicalJSON: String { canonicalValue.canonicalJSON }
 
-    var canonicalValue: RecipeValue {
+    /// The header as a ``RecipeValue`` object (the value whose canonical JSON is stored).
+    public var canonicalValue: RecipeValue {
         .object([
             "kind": .string(kind.rawValue),
             "dtype": .string(dtype.rawValue),

@@ -7,7 +7,7 @@ import SteeringCore
 /// | 0 | 4 | magic `STRA` (`53 54 52 41`) |
 /// | 4 | 4 | value format version, u32 little-endian (1) |
 /// | 8 | 4 | header length `H`, u32 little-endian |
-/// | 12 | `H` | header: canonical JSON (``ArtifactHeader/canonicalJSON``), UTF-8, space-padded to `12 + H ≡ 0 (mod 16)` |
+/// | 12 | `H` | header: canonical JSON (``ArtifactHeader/canonicalJSON``), space-padded to `(12 + H) % 16 == 0` |
 /// | 12 + `H` | `payloadSize` | payload, little-endian elements, row-major |
 enum ArtifactValueLayout {
     /// The four bytes every value starts with.
