@@ -30,6 +30,7 @@ struct PythonReaderTests {
 
     struct Loaded: Decodable {
         var key: String
+        var recipeKey: String
         var dtype: String
         var shape: [Int]
         var values: [Double]
@@ -46,7 +47,16 @@ struct PythonReaderTests {
     func readsSwiftStore() throws {
         try withTemporaryStore { store, path in
             let matrix = Matrix(rows: 2, columns: 3, values: [1.5, -2.25, .pi, 1e-30, -0.0, 65504.125])
-            let estimator = try store.put(recipe: recipe("m", kind: .estimator), matrix: matrix)
+            // Parameters that exercise every canonical-JSON rule, so Python must rebuild the key exactly.
+            let parameters: [String: RecipeValue] = [
+                "doubles": [1.0, 0.1, 1e-6, 2.5e-5, 9.5e15, 1e16, -1.5e300, 0.30000000000000004, 123456.789],
+                "ints": [0, -7, .int(Int.max)], "flags": [true, false, .null],
+                "text": "tab\tquote\"slash\\ü🚀\u{1}\u{8}/", "nested": ["b": ["z": 1], "a": [], "B": [:]],
+                "nan": .double(.nan), "inf": .double(-.infinity),
+            ]
+            let estimatorRecipe = recipe(
+                "m", kind: .estimator, parameters: parameters, inputs: ["model": ContentDigest(ofString: "m")])
+            let estimator = try store.put(recipe: estimatorRecipe, matrix: matrix)
             let ints = try store.put(recipe: recipe("i", kind: .dataset), int32s: [.min, -1, 0, .max], shape: [4])
             let vector = try store.put(recipe: recipe("v", kind: .vector), floats: [0.1, 0.2], shape: [2])
             try store.put(recipe: recipe("j", kind: .scores), json: ["score": 0.75])
@@ -63,6 +73,7 @@ struct PythonReaderTests {
             let loaded = try JSONDecoder().decode(
                 Loaded.self, from: Data(try python([path, "get", estimator.hex, "--json"]).utf8))
             #expect(loaded.shape == [2, 3])
+            #expect(loaded.recipeKey == estimator.hex, "Python's canonical JSON differs from Swift's")
             #expect(loaded.values.map { Float($0).bitPattern } == matrix.values.map(\.bitPattern))
 
             let loadedInts = try JSONDecoder().decode(
@@ -72,6 +83,7 @@ struct PythonReaderTests {
             let aliased = try JSONDecoder().decode(
                 Loaded.self, from: Data(try python([path, "get", "vector/test", "--json"]).utf8))
             #expect(aliased.key == vector.hex)
+            #expect(aliased.recipeKey == vector.hex)
             #expect(aliased.values.map(Float.init) == [0.1, 0.2])
         }
     }

@@ -15,7 +15,9 @@ USAGE
   python3 read_store.py STORE get KEY|PREFIX|ALIAS [--json] [--out FILE.npy]
 
   `ls` prints one artifact per line (or a JSON list with --json); `get` verifies the payload digest
-  and prints the array (or JSON with key, dtype, shape, values; --out saves a .npy file).
+  and prints the array (or JSON with key, recipeKey, dtype, shape, recipe and values; --out saves a
+  .npy file). recipeKey is the key recomputed here from the recipe (canonical_json below), so tools
+  can compute the key of an artifact they are about to look up.
 
 REQUIREMENTS
   pip install lmdb numpy   (tested with lmdb 3.0.0, numpy 2.4.6, Python 3.11)
@@ -37,6 +39,62 @@ MAGIC = b"STRA"
 LAYOUT_VERSION = 1
 STORE_FORMAT = 1
 NUMPY_DTYPES = {"f32": "<f4", "i32": "<i4", "u8": "|u1"}
+
+
+def canonical_json(value):
+    """The canonical JSON text of a recipe value, byte for byte as Swift's RecipeValue.canonicalJSON writes it:
+    object keys sorted, no whitespace, integers in decimal, doubles in shortest round-trip form, strings
+    with only quote, backslash and control characters escaped."""
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value != value:
+            return '"NaN"'
+        if value in (float("inf"), float("-inf")):
+            return '"Infinity"' if value > 0 else '"-Infinity"'
+        text = repr(value)
+        if 2.0**53 <= abs(value) < 1e16:  # Swift switches to exponent notation at 2**53, Python at 1e16
+            digits = text.lstrip("-").split(".")[0]
+            mantissa = digits.rstrip("0")
+            text = ("-" if value < 0 else "") + mantissa[0] + ("." + mantissa[1:] if len(mantissa) > 1 else "")
+            text += "e+%02d" % (len(digits) - 1)
+        return text
+    if isinstance(value, str):
+        out = ['"']
+        for ch in value:
+            if ch == '"':
+                out.append('\\"')
+            elif ch == "\\":
+                out.append("\\\\")
+            elif ch == "\n":
+                out.append("\\n")
+            elif ch == "\r":
+                out.append("\\r")
+            elif ch == "\t":
+                out.append("\\t")
+            elif ord(ch) < 0x20:
+                out.append("\\u%04x" % ord(ch))
+            else:
+                out.append(ch)
+        out.append('"')
+        return "".join(out)
+    if isinstance(value, list):
+        return "[" + ",".join(canonical_json(item) for item in value) + "]"
+    if isinstance(value, dict):
+        keys = sorted(value, key=lambda k: k.encode("utf-8"))
+        return "{" + ",".join(canonical_json(k) + ":" + canonical_json(value[k]) for k in keys) + "}"
+    raise TypeError(f"not a recipe value: {value!r}")
+
+
+def recipe_key(recipe):
+    """The artifact key of a recipe (as found in a header): SHA-256 of its canonical JSON, in hex."""
+    return hashlib.sha256(canonical_json(recipe).encode("utf-8")).hexdigest()
 
 
 def open_store(path):
@@ -150,8 +208,8 @@ def main(argv):
         np.save(args.out, array)
     if args.json:
         values = array if header["dtype"] == "json" else array.reshape(-1).tolist()
-        print(json.dumps({"key": key.hex(), "dtype": header["dtype"], "shape": header["shape"],
-                          "recipe": header["recipe"], "values": values}))
+        print(json.dumps({"key": key.hex(), "recipeKey": recipe_key(header["recipe"]), "dtype": header["dtype"],
+                          "shape": header["shape"], "recipe": header["recipe"], "values": values}))
     else:
         print(array)
 
