@@ -39,7 +39,7 @@ public final class ArtifactStore: Sendable {
     /// - Throws: ``ArtifactStoreError`` when the path is not a usable directory, a read-only store does
     ///   not exist, or LMDB cannot open it.
     public init(path: String, readOnly: Bool = false, maxMapSize: Int? = nil, initialMapSize: Int? = nil) throws {
-        let directory = ((path as NSString).expandingTildeInPath as NSString).standardizingPath
+        let directory = Self.directoryPath(path)
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
             guard isDirectory.boolValue else { throw ArtifactStoreError.notADirectory(path: directory) }
@@ -63,6 +63,16 @@ public final class ArtifactStore: Sendable {
     }
 
     deinit { EnvironmentRegistry.release(environment) }
+
+    /// Whether `path` holds a store (a directory with an LMDB `data.mdb`). Opens nothing.
+    public static func exists(at path: String) -> Bool {
+        FileManager.default.fileExists(atPath: directoryPath(path) + "/data.mdb")
+    }
+
+    /// `path` with `~` expanded and redundant components removed.
+    static func directoryPath(_ path: String) -> String {
+        ((path as NSString).expandingTildeInPath as NSString).standardizingPath
+    }
 
     /// The largest size the memory map may grow to, in bytes.
     public var maxMapSize: Int { environment.maxMapSize }

@@ -54,9 +54,9 @@ struct CrashAndConcurrencyTests {
             let path = directory + "/store"
             let create = try Subprocess.run(writer, ["write", path, "0", "0", "--initial-map-size", "65536"])
             #expect(create.status == 0, "\(create.stderr)")
-            let count = 120
+            let count = 150
             let writing = try Subprocess.start(
-                writer, ["write", path, "\(count)", "9", "--floats", "4000", "--sleep-ms", "5"])
+                writer, ["write", path, "\(count)", "9", "--floats", "4000", "--sleep-ms", "10"])
             let reading = try Subprocess.run(writer, ["read", path, "\(count)", "--timeout-ms", "90000"], timeout: 120)
             let written = writing.wait()
             #expect(written.status == 0)

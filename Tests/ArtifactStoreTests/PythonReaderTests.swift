@@ -87,4 +87,18 @@ struct PythonReaderTests {
             #expect(aliased.values.map(Float.init) == [0.1, 0.2])
         }
     }
+
+    @Test("The Python code in Docs/Artifacts.md is copied verbatim from read_store.py")
+    func documentationMatchesScript() throws {
+        let root = try #require(BuiltProduct.packageRoot(from: #filePath))
+        let script = try String(contentsOfFile: root + "/Tests/Reference/read_store.py", encoding: .utf8)
+        let document = try String(contentsOfFile: root + "/Docs/Artifacts.md", encoding: .utf8)
+        let blocks = document.components(separatedBy: "```python\n").dropFirst().map {
+            String($0.components(separatedBy: "```")[0])
+        }
+        #expect(blocks.count >= 5)
+        for block in blocks {
+            #expect(script.contains(block), "Docs/Artifacts.md block not in read_store.py:\n\(block)")
+        }
+    }
 }

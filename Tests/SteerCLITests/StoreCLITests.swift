@@ -218,7 +218,7 @@ struct StoreCLITests {
         }
     }
 
-    @Test("A store path that is a regular file, or lies below one, is refused")
+    @Test("A store path that is a regular file, lies below one, or is missing for gc, is refused")
     func fileAsStore() throws {
         try withCLIStore { steer, directory in
             let file = directory + "/file"
@@ -226,10 +226,13 @@ struct StoreCLITests {
             let result = try steer.run(["store", "ls", "--store", file], store: false)
             #expect(result.status != 0)
             #expect(result.stderr.contains("is not a directory"))
-            let below = try steer.run(
-                ["store", "alias", "x", String(repeating: "a", count: 64), "--store", file + "/s"], store: false)
+            let below = try steer.run(["store", "merge", steer.storePath, "--store", file + "/s"], store: false)
             #expect(below.status != 0)
             #expect(below.stderr.contains("Cannot create the artifact store"))
+            let missing = try steer.run(["store", "gc"])
+            #expect(missing.status != 0)
+            #expect(missing.stderr.contains("No artifact store at"))
+            #expect(!FileManager.default.fileExists(atPath: steer.storePath), "gc created an empty store")
         }
     }
 }

@@ -32,7 +32,8 @@ struct StoreMerge: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let store = try options.open(readOnly: false)  // first: a read-only open of the same directory would block it
+        // Ours first: a read-only open of the same directory would block the writable one.
+        let store = try options.open(readOnly: false, create: true)
         let source = try ArtifactStore(path: other, readOnly: true)
         let report = try store.merge(from: source)
         if json {

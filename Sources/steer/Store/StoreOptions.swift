@@ -23,8 +23,14 @@ struct StoreOptions: ParsableArguments {
         return "~/.steer/store"
     }
 
-    /// Opens the store; read-only commands never create one.
-    func open(readOnly: Bool) throws -> ArtifactStore {
-        try ArtifactStore(path: path, readOnly: readOnly)
+    /// Opens the store. Only commands that add artifacts (`merge`) pass `create: true`; the others
+    /// fail on a missing store instead of leaving an empty one behind.
+    func open(readOnly: Bool, create: Bool = false) throws -> ArtifactStore {
+        if !readOnly, !create, !ArtifactStore.exists(at: path) {
+            var isDirectory: ObjCBool = false
+            let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+            if !exists || isDirectory.boolValue { throw ArtifactStoreError.storeMissing(path: path) }
+        }
+        return try ArtifactStore(path: path, readOnly: readOnly)
     }
 }
