@@ -57,14 +57,14 @@ public struct Gemma2Configuration: Sendable, Equatable, Codable {
         func fail(_ problem: String) -> Gemma2Error { .invalidConfig(path: path, problem: problem) }
         func int(_ key: String) throws -> Int {
             guard let raw = json[key] else { throw fail("missing required key '\(key)'") }
-            guard let number = raw as? NSNumber, !(raw is Bool), Double(number.intValue) == number.doubleValue else {
+            guard let number = raw as? NSNumber, Double(number.intValue) == number.doubleValue else {
                 throw fail("key '\(key)' must be an integer, got \(raw)")
             }
             return number.intValue
         }
         func optionalNumber(_ key: String) throws -> Double? {
             guard let raw = json[key], !(raw is NSNull) else { return nil }
-            guard let number = raw as? NSNumber, !(raw is Bool) else { throw fail("key '\(key)' must be a number, got \(raw)") }
+            guard let number = raw as? NSNumber else { throw fail("key '\(key)' must be a number, got \(raw)") }
             return number.doubleValue
         }
         func optionalInt(_ key: String) throws -> Int? {

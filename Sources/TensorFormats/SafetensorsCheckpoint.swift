@@ -68,7 +68,12 @@ public final class SafetensorsCheckpoint: @unchecked Sendable {
             } catch {
                 throw TensorFormatError(path: directory, "cannot list the directory: \(error.localizedDescription)")
             }
-            let shards = entries.filter { $0.hasSuffix(".safetensors") }.sorted()
+            // Hugging Face names a single-file checkpoint model.safetensors; other *.safetensors files
+            // beside it (reference outputs, adapters) are not part of the model. Without it, every
+            // *.safetensors file in the directory is taken as a shard.
+            let shards =
+                entries.contains("model.safetensors")
+                ? ["model.safetensors"] : entries.filter { $0.hasSuffix(".safetensors") }.sorted()
             guard !shards.isEmpty else {
                 throw TensorFormatError(
                     path: directory,

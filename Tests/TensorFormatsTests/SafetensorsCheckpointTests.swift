@@ -54,7 +54,7 @@ struct SafetensorsCheckpointTests {
         }
     }
 
-    @Test("Without an index, the directory's safetensors files are used")
+    @Test("Without an index, model.safetensors (else every *.safetensors file) is used")
     func singleFile() throws {
         try withTemporaryDirectory { directory in
             var writer = SafetensorsWriter()
@@ -63,7 +63,11 @@ struct SafetensorsCheckpointTests {
             let checkpoint = try SafetensorsCheckpoint(directory: directory)
             #expect(checkpoint.tensorNames == ["w"])
             #expect(try checkpoint.floats("w") == [1, 2])
+            // Other safetensors files beside model.safetensors (reference outputs, adapters) are ignored.
             try writer.write(to: directory + "/copy.safetensors")
+            #expect(try SafetensorsCheckpoint(directory: directory).tensorNames == ["w"])
+            // Without model.safetensors every *.safetensors file is a shard, and they must not overlap.
+            try FileManager.default.moveItem(atPath: directory + "/model.safetensors", toPath: directory + "/a.safetensors")
             let duplicate = expectFormatError { try SafetensorsCheckpoint(directory: directory) }
             #expect(duplicate?.tensor == "w")
         }
