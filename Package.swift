@@ -96,7 +96,8 @@ let package = Package(
             name: "ArtifactStoreTests", dependencies: ["ArtifactStore", "TensorFormats", "SteeringTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "SteerCLITests", dependencies: ["SteeringTestSupport", "TensorFormats"], swiftSettings: swiftSettings),
+            name: "SteerCLITests", dependencies: ["SteeringTestSupport", "TensorFormats", "ArtifactStore"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "GemmaTokenizerTests", dependencies: ["GemmaTokenizer", "SteeringTestSupport"],
             swiftSettings: swiftSettings),
