@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Fetches the real Gemma tokenizer (SentencePiece model) into a cache outside git and, when
-# transformers<5 is importable, converts it to an HF tokenizer.json next to it.
+# transformers<5 is available, converts it to an HF tokenizer.json next to it.
 #
-# (--python-version 3.12 because the wheel declares Requires-Python >=3.12; it is pure Python.)
 # The tokenizer ships inside the PyPI wheel maxtext==0.2.5 as maxtext/assets/tokenizers/tokenizer.gemma
 # (4,241,003 bytes, sha256 below). It is covered by the Gemma Terms of Use: never commit it.
+# The wheel is downloaded with --python-version 3.12 because it declares Requires-Python >=3.12 (it is
+# pure Python, and only one file is extracted from it).
 #
 # Output: ${STEER_CACHE:-<repo>/.cache}/gemma-tokenizer/{tokenizer.model,tokenizer.json}
 # Idempotent: does nothing when tokenizer.model has the right hash and tokenizer.json exists
@@ -13,6 +14,8 @@
 # Environment:
 #   STEER_CACHE   cache root (default <repo>/.cache)
 #   PYTHON        python interpreter (default python3)
+#   STEER_NO_PIP  set to 1 to never pip-install the converter (then tokenizer.json needs transformers<5 in
+#                 $PYTHON); by default it is installed into ${STEER_CACHE}/tokenizer-venv when missing
 set -euo pipefail
 
 EXPECTED_SHA256="61a7b147390c64585d6c3543dd6fc636906c9af3865a5548f27f31aee1d4c8e2"
@@ -23,7 +26,9 @@ MODEL="$DEST/tokenizer.model"
 JSON="$DEST/tokenizer.json"
 PY="${PYTHON:-python3}"
 
-sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
+sha256_of() {
+    if command -v sha256sum >/dev/null; then sha256sum "$1" | cut -d' ' -f1; else shasum -a 256 "$1" | cut -d' ' -f1; fi
+}
 
 mkdir -p "$DEST"
 
@@ -63,22 +68,43 @@ if [[ -f "$JSON" ]]; then
     exit 0
 fi
 
-if ! "$PY" -c 'import sys, transformers, sentencepiece, google.protobuf
-major = int(transformers.__version__.split(".")[0])
-sys.exit(0 if major < 5 else 1)' 2>/dev/null; then
-    echo "fetch_gemma_tokenizer: transformers<5 (with sentencepiece, protobuf) not importable by $PY;"
-    echo "  only tokenizer.model is available, tokenizer.json tests will be skipped."
+# The converter needs transformers<5 (5.x silently builds an empty vocab from a SentencePiece file),
+# sentencepiece and protobuf. Use $PY when it has them; otherwise install them into a venv in the cache.
+has_converter() {
+    "$1" -c 'import sys, transformers, sentencepiece, tokenizers, google.protobuf
+sys.exit(0 if int(transformers.__version__.split(".")[0]) < 5 else 1)' 2>/dev/null
+}
+
+CONVERT_PY=""
+if has_converter "$PY"; then
+    CONVERT_PY="$PY"
+elif [[ "${STEER_NO_PIP:-0}" != "1" ]]; then
+    VENV="$CACHE_ROOT/tokenizer-venv"
+    echo "fetch_gemma_tokenizer: installing transformers<5, tokenizers, sentencepiece, protobuf into $VENV"
+    if { [[ -x "$VENV/bin/python" ]] || "$PY" -m venv "$VENV"; } \
+        && "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check \
+            "transformers>=4.46,<5" tokenizers sentencepiece protobuf \
+        && has_converter "$VENV/bin/python"; then
+        CONVERT_PY="$VENV/bin/python"
+    fi
+fi
+
+if [[ -z "$CONVERT_PY" ]]; then
+    echo "fetch_gemma_tokenizer: transformers<5 (with sentencepiece, tokenizers, protobuf) is not available;"
+    echo "  only tokenizer.model is cached, so the tokenizer.json tests will be skipped."
     echo "  To enable them: $PY -m pip install sentencepiece tokenizers 'transformers<5' protobuf"
     exit 0
 fi
 
-"$PY" - "$MODEL" "$DEST" <<'PYEOF'
+TRANSFORMERS_VERBOSITY=error "$CONVERT_PY" - "$MODEL" "$DEST" <<'PYEOF'
 import os, sys, tempfile
+import transformers
 from transformers import GemmaTokenizerFast
 model, dest = sys.argv[1], sys.argv[2]
 with tempfile.TemporaryDirectory() as tmp:
     tok = GemmaTokenizerFast(vocab_file=model, from_slow=True)
     tok.save_pretrained(tmp)
     os.replace(os.path.join(tmp, "tokenizer.json"), os.path.join(dest, "tokenizer.json"))
+print(f"fetch_gemma_tokenizer: converted with transformers {transformers.__version__}")
 PYEOF
 echo "fetch_gemma_tokenizer: wrote $JSON"
