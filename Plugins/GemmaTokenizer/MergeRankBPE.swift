@@ -19,10 +19,6 @@ struct MergeRankBPE: Sendable {
     /// Whether a word that is itself a vocab entry is emitted whole, without merging.
     var ignoreMerges: Bool
 
-    /// Heap entry: merge rank in the high 32 bits, symbol position in the low 32 (so lowest rank, then
-    /// leftmost, pops first, as `word.rs`'s `Merge` ordering).
-    private typealias Candidate = UInt64
-
     /// Appends the ids of `word` (normalised bytes, valid UTF-8) to `output`.
     func encode(_ word: UnsafeBufferPointer<UInt8>, vocabulary: PieceTable, into output: inout [Int32]) {
         if word.isEmpty { return }
@@ -73,7 +69,7 @@ struct MergeRankBPE: Sendable {
         var previous = [Int32](repeating: -1, count: count)
         var next = [Int32](repeating: -1, count: count)
         var alive = [Bool](repeating: true, count: count)
-        var heap = BinaryHeap<Candidate>()
+        var heap = BinaryHeap(capacity: count)
         for i in 0..<count {
             previous[i] = Int32(i - 1)
             next[i] = i + 1 < count ? Int32(i + 1) : -1
@@ -82,8 +78,8 @@ struct MergeRankBPE: Sendable {
             }
         }
         while let top = heap.popMin() {
-            let position = Int(top & 0xFFFF_FFFF)
-            let rank = Int32(truncatingIfNeeded: top >> 32)
+            let position = Int(top.key & 0xFFFF_FFFF)
+            let rank = Int32(truncatingIfNeeded: top.key >> 32)
             guard alive[position] else { continue }
             let right = Int(next[position])
             guard right >= 0, let merge = merges.merge(ids[position], ids[right]), merge.rank == rank else {
@@ -112,8 +108,10 @@ struct MergeRankBPE: Sendable {
         ids = out
     }
 
+    /// Heap entry keyed by merge rank, then position: lowest rank, then leftmost, pops first (`word.rs`'s
+    /// `Merge` ordering).
     @inline(__always)
-    private static func candidate(rank: Int32, position: Int) -> Candidate {
-        UInt64(UInt32(bitPattern: rank)) << 32 | UInt64(position)
+    private static func candidate(rank: Int32, position: Int) -> HeapEntry {
+        HeapEntry(key: UInt64(UInt32(bitPattern: rank)) << 32 | UInt64(position), payload: 0)
     }
 }

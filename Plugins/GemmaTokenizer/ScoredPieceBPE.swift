@@ -13,30 +13,32 @@ struct ScoredPieceBPE: Sendable {
     }
 
     /// Score of each id.
-    var scores: [Float]
+    let scores: [Float]
     /// Type of each id.
-    var types: [PieceType]
+    let types: [PieceType]
     /// The USER_DEFINED pieces, matched as frozen symbols.
-    var userDefined: AddedTokenMatcher
+    let userDefined: AddedTokenMatcher
     /// Whether symbols that are not pieces become `<0xHH>` pieces.
-    var byteFallback: Bool
+    let byteFallback: Bool
     /// Id of `<0xHH>` for each byte, or −1.
-    var byteTokenIds: [Int32]
+    let byteTokenIds: [Int32]
     /// Id of the unknown piece.
-    var unknownId: Int32
+    let unknownId: Int32
 
-    /// A candidate merge of symbols `left` and `right` into a piece of `size` bytes.
-    private struct Candidate: Comparable {
-        var score: Float
-        var left: Int32
-        var right: Int32
-        var size: Int32
-        var piece: Int32
+    /// Whether some piece is UNUSED (then merges into one are recorded for resegmentation).
+    let hasUnusedPieces: Bool
 
-        /// "Pops first": higher score, then smaller left index (`bpe_model.cc` `SymbolPairComparator`).
-        static func < (a: Candidate, b: Candidate) -> Bool {
-            a.score > b.score || (a.score == b.score && a.left < b.left)
-        }
+    init(
+        scores: [Float], types: [PieceType], userDefined: AddedTokenMatcher, byteFallback: Bool,
+        byteTokenIds: [Int32], unknownId: Int32
+    ) {
+        self.scores = scores
+        self.types = types
+        self.userDefined = userDefined
+        self.byteFallback = byteFallback
+        self.byteTokenIds = byteTokenIds
+        self.unknownId = unknownId
+        hasUnusedPieces = types.contains(.unused)
     }
 
     /// Appends the ids of `text` (normalised bytes, valid UTF-8) to `output`.
@@ -72,7 +74,7 @@ struct ScoredPieceBPE: Sendable {
         }
         // Merges that produced an UNUSED piece, by (start, size): the left part's size, for resegmenting.
         var unusedSplits: [Int64: Int32] = [:]
-        var heap = BinaryHeap<Candidate>()
+        var heap = BinaryHeap(capacity: count)
 
         func consider(_ left: Int32, _ right: Int32) {
             guard left >= 0, right >= 0, !frozen[Int(left)], !frozen[Int(right)] else { return }
@@ -82,7 +84,7 @@ struct ScoredPieceBPE: Sendable {
             guard id >= 0 else { return }
             switch types[Int(id)] {
             case .normal, .userDefined, .unused:
-                heap.push(Candidate(score: scores[Int(id)], left: left, right: right, size: Int32(size), piece: id))
+                heap.push(Self.candidate(score: scores[Int(id)], left: left, right: right, size: Int32(size)))
             default:
                 return
             }
@@ -90,18 +92,21 @@ struct ScoredPieceBPE: Sendable {
 
         for i in 0..<count - 1 { consider(Int32(i), Int32(i + 1)) }
         while let top = heap.popMin() {
-            let left = Int(top.left)
-            let right = Int(top.right)
+            let left = Int(top.key & 0xFFFF_FFFF)
+            let right = Int(top.payload >> 32)
+            let size = Int32(truncatingIfNeeded: top.payload)
             // Stale when either side was merged away or grew since the entry was pushed.
-            guard length[left] > 0, length[right] > 0, length[left] + length[right] == top.size else { continue }
+            guard length[left] > 0, length[right] > 0, length[left] + length[right] == size else { continue }
             let leftSize = length[left]
-            length[left] = top.size
+            length[left] = size
             length[right] = 0
             let afterRight = next[right]
             next[left] = afterRight
             if afterRight >= 0 { previous[Int(afterRight)] = Int32(left) }
-            if types[Int(top.piece)] == .unused {
-                unusedSplits[Self.key(start[left], top.size)] = leftSize
+            if hasUnusedPieces {
+                let from = Int(start[left])
+                let merged = vocabulary.id(of: UnsafeBufferPointer(rebasing: text[from..<from + Int(size)]))
+                if types[Int(merged)] == .unused { unusedSplits[Self.key(start[left], size)] = leftSize }
             }
             consider(previous[left], Int32(left))
             consider(Int32(left), afterRight)
@@ -140,6 +145,17 @@ struct ScoredPieceBPE: Sendable {
         } else {
             output.append(unknownId)
         }
+    }
+
+    /// Heap entry for merging symbols `left` and `right` into a piece of `size` bytes. The key orders by
+    /// descending score, then ascending left index (`bpe_model.cc` `SymbolPairComparator`); −0.0 counts as 0.
+    @inline(__always)
+    private static func candidate(score: Float, left: Int32, right: Int32, size: Int32) -> HeapEntry {
+        let bits = (score + 0).bitPattern
+        let ascending = bits & 0x8000_0000 != 0 ? ~bits : bits | 0x8000_0000
+        return HeapEntry(
+            key: UInt64(~ascending) << 32 | UInt64(UInt32(bitPattern: left)),
+            payload: UInt64(UInt32(bitPattern: right)) << 32 | UInt64(UInt32(bitPattern: size)))
     }
 
     private static func key(_ start: Int32, _ size: Int32) -> Int64 {

@@ -121,7 +121,9 @@ enum TokenizerJSONLoader {
         if let mergesOffset, section.sawVocabulary {
             var mergesScanner = scanner
             mergesScanner.position = mergesOffset
-            section.merges = try parseMerges(&mergesScanner, vocabulary: section.vocabulary)
+            section.merges = try parseMerges(
+                &mergesScanner, vocabulary: section.vocabulary,
+                expectedCount: section.vocabulary.pieceCount * 3)
         }
         return section
     }
@@ -155,12 +157,15 @@ enum TokenizerJSONLoader {
         return table
     }
 
-    /// Streams the `merges` array; each merge is `"left right"` or `["left", "right"]`.
-    private static func parseMerges(_ scanner: inout JSONScanner, vocabulary: PieceTable) throws -> MergeTable {
+    /// Streams the `merges` array; each merge is `"left right"` or `["left", "right"]`. `expectedCount` only
+    /// sizes the table (Gemma has about 2.3 merges per piece).
+    private static func parseMerges(
+        _ scanner: inout JSONScanner, vocabulary: PieceTable, expectedCount: Int
+    ) throws -> MergeTable {
         let path = scanner.path
         guard try scanner.peek() == 0x5B else { throw scanner.error("model.merges must be an array") }
         try scanner.beginArray()
-        var table = MergeTable(expectedCount: 1 << 16)
+        var table = MergeTable(expectedCount: expectedCount)
         var first = true
         var rank: Int32 = 0
         var left: [UInt8] = []

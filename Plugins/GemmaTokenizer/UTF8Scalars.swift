@@ -11,10 +11,20 @@ enum UTF8Scalars {
 
     /// Whether `bytes` is well-formed UTF-8 in the strict sense of Rust's `String::from_utf8` and the Unicode
     /// standard: no overlong forms, no surrogates (U+D800–U+DFFF), nothing above U+10FFFF, no truncation.
-    static func isValid<C: Collection>(_ bytes: C) -> Bool where C.Element == UInt8 {
-        var iterator = bytes.makeIterator()
-        while let lead = iterator.next() {
-            if lead < 0x80 { continue }
+    static func isValid(_ bytes: [UInt8]) -> Bool {
+        bytes.withUnsafeBufferPointer { isValid($0) }
+    }
+
+    /// Whether `bytes` is well-formed UTF-8 (see ``isValid(_:)-([UInt8])``).
+    static func isValid(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        let count = bytes.count
+        var i = 0
+        while i < count {
+            let lead = bytes[i]
+            if lead < 0x80 {
+                i += 1
+                continue
+            }
             let trailing: Int
             var lower: UInt8 = 0x80
             var upper: UInt8 = 0xBF
@@ -28,15 +38,17 @@ enum UTF8Scalars {
             case 0xF4: trailing = 3; upper = 0x8F
             default: return false
             }
+            guard i + trailing < count else { return false }
             // Only the first continuation byte has the narrowed range.
-            for index in 0..<trailing {
-                guard let byte = iterator.next() else { return false }
-                if index == 0 {
-                    if byte < lower || byte > upper { return false }
-                } else if byte < 0x80 || byte > 0xBF {
-                    return false
-                }
+            let first = bytes[i + 1]
+            if first < lower || first > upper { return false }
+            var k = 2
+            while k <= trailing {
+                let byte = bytes[i + k]
+                if byte < 0x80 || byte > 0xBF { return false }
+                k += 1
             }
+            i += trailing + 1
         }
         return true
     }

@@ -19,7 +19,11 @@ enum RealTokenizer {
 
     static let modelPath = cacheDirectory + "/tokenizer.model"
     static let jsonPath = cacheDirectory + "/tokenizer.json"
-    static let fixturePath = repositoryRoot + "/Tests/Fixtures/tokenizer/gemma_reference.jsonl.gz"
+    /// The committed fixture, or `STEER_TOKENIZER_FIXTURE` (e.g. a larger one written by
+    /// `make_tokenizer_fixtures.py --seed N --texts M --out FILE` for an ad-hoc differential run).
+    static let fixturePath =
+        ProcessInfo.processInfo.environment["STEER_TOKENIZER_FIXTURE"].flatMap { $0.isEmpty ? nil : $0 }
+        ?? repositoryRoot + "/Tests/Fixtures/tokenizer/gemma_reference.jsonl.gz"
     static let expectedSHA256 = "61a7b147390c64585d6c3543dd6fc636906c9af3865a5548f27f31aee1d4c8e2"
 
     static let fetchHint =
