@@ -17,9 +17,6 @@ struct TextNormalizer: Sendable {
     /// U+0020 → U+2581 "▁", the Gemma normaliser.
     static let spaceToMetaspace = TextNormalizer(steps: [.replace(pattern: [0x20], content: [0xE2, 0x96, 0x81])])
 
-    /// Whether the normaliser changes nothing.
-    var isIdentity: Bool { steps.isEmpty }
-
     /// `bytes` after every step.
     func apply(_ bytes: UnsafeBufferPointer<UInt8>) -> [UInt8] {
         var current = Array(bytes)

@@ -8,6 +8,10 @@ import Foundation
 /// with a ``TokenizerError`` rather than silently encoded differently. The post-processor is not read: BOS is
 /// the `<bos>` token and ``GemmaTokenizer/encode(_:addBOS:)`` prepends it on request.
 enum TokenizerJSONLoader {
+    /// Ids at or above this are rejected: tables are sized by the largest id, so a corrupt id must not make
+    /// the loader allocate gigabytes. Real vocabularies are far smaller (Gemma: 256,000).
+    static let maximumId = 1 << 24
+
     /// Loads and validates `path`.
     static func load(path: String) throws -> TokenizerDefinition {
         guard let data = FileManager.default.contents(atPath: path) else {
@@ -139,8 +143,9 @@ enum TokenizerJSONLoader {
         var largest = -1
         while try scanner.nextKey(into: &token, first: &first) {
             let id = try scanner.readInteger()
-            guard id >= 0, id < Int(Int32.max) else {
-                throw TokenizerError(path: path, "model.vocab: id \(id) for \(quote(token)) is out of range")
+            guard id >= 0, id < maximumId else {
+                throw TokenizerError(
+                    path: path, "model.vocab: id \(id) for \(quote(token)) is outside 0..<\(maximumId)")
             }
             if table.contains(id: Int32(id)) {
                 throw TokenizerError(
@@ -235,8 +240,8 @@ enum TokenizerJSONLoader {
             guard let content = token["content"]?.stringBytes, !content.isEmpty else {
                 throw TokenizerError(path: path, "\(name) has no \"content\" string")
             }
-            guard let declared = token["id"]?.integer, declared >= 0, declared < Int(Int32.max) else {
-                throw TokenizerError(path: path, "\(name) \(quote(content)) has no valid \"id\"")
+            guard let declared = token["id"]?.integer, declared >= 0, declared < maximumId else {
+                throw TokenizerError(path: path, "\(name) \(quote(content)) has no \"id\" in 0..<\(maximumId)")
             }
             for option in ["lstrip", "rstrip", "single_word"] where token[option]?.bool == true {
                 throw TokenizerError(path: path, "\(name) \(quote(content)): \(option) is not supported")

@@ -1,5 +1,6 @@
 import Foundation
 import GemmaTokenizer
+import SteeringTestSupport
 import Testing
 
 /// Broken files must throw a ``TokenizerError`` naming the file, never crash.
@@ -51,6 +52,11 @@ struct MalformedFileTests {
             "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 0}, \"merges\": []}}", containing: "id 0")
         try json(
             "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"\\ud800\": 0}, \"merges\": []}}", containing: "surrogate")
+        try json(
+            "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 2000000000}, \"merges\": []}}", containing: "outside")
+        let hugeAddedId = SyntheticFiles.tokenizerJSON(mergesAsArrays: true)
+            .replacingOccurrences(of: "\"id\": 300,", with: "\"id\": 3000000000,")
+        try json(hugeAddedId, containing: "0..<")
         try json("{\"x\": " + String(repeating: "[", count: 100_000), containing: "nested")
         try json("{\"model\": {\"vocab\": {\"a\": 0}, \"merges\": []}} trailing", containing: "after")
     }
@@ -121,6 +127,44 @@ struct MalformedFileTests {
             duplicate.message(1, piece)
         }
         try model(duplicate.output, containing: "twice")
+    }
+
+    @Test("Randomly corrupted files load or throw, and never crash")
+    func corruptedFiles() throws {
+        var generator = SeededGenerator(seed: 20_240_917)
+        let directory = try SyntheticFiles.makeDirectory()
+        let originals: [(name: String, bytes: [UInt8])] = [
+            ("tokenizer.model", SyntheticFiles.sentencePieceModel()),
+            ("tokenizer.json", Array(SyntheticFiles.tokenizerJSON(mergesAsArrays: true).utf8)),
+        ]
+        var loaded = 0
+        var rejected = 0
+        for (name, original) in originals {
+            let path = directory + "/" + name
+            for _ in 0..<300 {
+                var bytes = original
+                for _ in 0..<Int(generator.next() % 4 + 1) {
+                    let index = Int(generator.next() % UInt64(bytes.count))
+                    bytes[index] = UInt8(truncatingIfNeeded: generator.next())
+                }
+                try bytes.write(to: path)
+                do {
+                    let tokenizer =
+                        name == "tokenizer.json"
+                        ? try GemmaTokenizer(tokenizerJSON: path) : try GemmaTokenizer(sentencePieceModel: path)
+                    loaded += 1
+                    for text in ["ab ab", "abc  z\t€", "<bos><x>\n", ""] {
+                        let ids = tokenizer.encode(text)
+                        _ = tokenizer.decode(ids + [-1, 5, 1 << 20], skipSpecialTokens: true)
+                    }
+                } catch let error as TokenizerError {
+                    #expect(error.path == path)
+                    rejected += 1
+                }
+            }
+        }
+        #expect(loaded + rejected == 600)
+        print("[tokenizer] corrupted files: \(loaded) loaded, \(rejected) rejected")
     }
 
     @Test(
