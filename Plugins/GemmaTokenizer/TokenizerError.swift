@@ -5,10 +5,12 @@ public struct TokenizerError: Error, Sendable, Equatable, CustomStringConvertibl
     /// What is wrong and what to do.
     public var problem: String
 
+    /// An error about the file at `path`; `problem` says what is wrong.
     public init(path: String, _ problem: String) {
         self.path = path
         self.problem = problem
     }
 
+    /// "path: problem".
     public var description: String { "\(path): \(problem)" }
 }
