@@ -63,16 +63,29 @@ let package = Package(
         .target(
             name: "JumpReLUSAE", dependencies: ["SteeringCore", "Numerics", "TensorFormats"],
             path: "Plugins/JumpReLUSAE", swiftSettings: optimizedSettings),
+        .target(
+            name: "Estimators", dependencies: ["SteeringCore", "Numerics"], path: "Plugins/Estimators",
+            swiftSettings: optimizedSettings),
+        .target(
+            name: "Strategies", dependencies: ["SteeringCore", "Numerics"], path: "Plugins/Strategies",
+            swiftSettings: optimizedSettings),
+        .target(
+            name: "Judges", dependencies: ["SteeringCore"], path: "Plugins/Judges", swiftSettings: swiftSettings),
+
+        // MARK: Orchestration (talks to plugins only through the core protocols)
+        .target(
+            name: "Pipeline", dependencies: ["SteeringCore", "Numerics", "TensorFormats", "ArtifactStore"],
+            swiftSettings: optimizedSettings),
 
         // MARK: Composition root and CLI
         .target(
             name: "SteeringPlugins",
-            dependencies: ["SteeringCore", "Gemma2", "JumpReLUSAE"],
+            dependencies: ["SteeringCore", "Gemma2", "JumpReLUSAE", "Estimators", "Strategies", "Judges"],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "steer",
             dependencies: [
-                "SteeringCore", "SteeringPlugins", "ArtifactStore", "TensorFormats", "Numerics",
+                "SteeringCore", "SteeringPlugins", "ArtifactStore", "TensorFormats", "Numerics", "Pipeline",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),
@@ -103,6 +116,18 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "Gemma2Tests", dependencies: ["Gemma2", "TensorFormats", "SteeringTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "EstimatorsTests", dependencies: ["Estimators", "Pipeline", "SteeringTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "StrategiesTests", dependencies: ["Strategies", "JumpReLUSAE", "Gemma2", "SteeringTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "JudgesTests", dependencies: ["Judges", "Gemma2", "SteeringTestSupport"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "PipelineTests",
+            dependencies: ["Pipeline", "Gemma2", "JumpReLUSAE", "ArtifactStore", "SteeringTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "JumpReLUSAETests", dependencies: ["JumpReLUSAE", "TensorFormats", "SteeringTestSupport"],

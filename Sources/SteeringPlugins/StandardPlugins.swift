@@ -1,5 +1,8 @@
+import Estimators
 import Gemma2
+import Judges
 import JumpReLUSAE
+import Strategies
 public import SteeringCore
 
 // The composition root: the only file that knows every plugin. Each plugin module exposes a
@@ -11,6 +14,9 @@ extension PluginRegistry {
         var registry = PluginRegistry()
         Gemma2Plugin.register(in: &registry)
         JumpReLUSAEPlugin.register(in: &registry)
+        EstimatorsPlugin.register(in: &registry)
+        StrategiesPlugin.register(in: &registry)
+        JudgesPlugin.register(in: &registry)
         return registry
     }()
 }
