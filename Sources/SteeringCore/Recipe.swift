@@ -2,7 +2,7 @@ import Foundation
 
 /// The kinds of artifact the store holds.
 public enum ArtifactKind: String, Sendable, Hashable, Codable, CaseIterable {
-    case activations, baseline, effect, dataset, estimator, vector, generations, scores, evaluation
+    case activations, baseline, calibration, effect, dataset, estimator, vector, generations, scores, evaluation
 }
 
 /// A JSON-like value with one canonical byte encoding, used for recipe parameters.

@@ -5,6 +5,7 @@ import TensorFormats
 import Testing
 
 @testable import JumpReLUSAE
+import SteeringCore
 
 enum SAEFixtures {
     static let gemmaScope = fixturePath("sae/gemma_scope/layer_1/width_256/average_l0_20/params.npz")
