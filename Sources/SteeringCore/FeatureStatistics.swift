@@ -1,6 +1,5 @@
 import Foundation
 
-
 /// Mean activation of every feature over any number of token positions, accumulated chunk by
 /// chunk so `[tokens × features]` never exists for the whole set (sums are kept in double precision).
 public struct StreamingFeatureMean: Sendable {

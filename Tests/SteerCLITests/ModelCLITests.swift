@@ -50,7 +50,8 @@ struct ModelCLITests {
         let file = try SafetensorsFile(path: out)
         #expect(try file.int32s("tokens") == tokens)
         #expect(try file.info("logits").shape == [tokens.count, 512])
-        #expect(maxAbsDifference(try file.floats("logits"), try reference.floats("logits.1")) <= Tolerance.logitsAbsolute)
+        #expect(
+            maxAbsDifference(try file.floats("logits"), try reference.floats("logits.1")) <= Tolerance.logitsAbsolute)
         for layer in [0, 2] {
             let error = maxRelativeDifference(
                 try file.floats("resid_post.\(layer)"), try reference.floats("resid_post.1.\(layer)"))
@@ -87,12 +88,17 @@ struct ModelCLITests {
         try NPY.write(NDArray(floats: [1, 2, 3], shape: [3]), to: dir + "/bad.npy")
         guard
             let bad = try steer([
-                "generate", "--model", model, "--prompt", "x", "--steer", dir + "/bad.npy", "--scale", "1", "--layer", "1",
+                "generate", "--model", model, "--prompt", "x", "--steer", dir + "/bad.npy", "--scale", "1", "--layer",
+                "1",
             ])
         else { return }
         #expect(bad.status != 0)
         #expect(bad.stderr.contains("64 values"), "\(bad.stderr)")
-        guard let deep = try steer(["generate", "--model", model, "--prompt", "x", "--steer", dir + "/v.npy", "--scale", "1", "--layer", "9"])
+        guard
+            let deep = try steer([
+                "generate", "--model", model, "--prompt", "x", "--steer", dir + "/v.npy", "--scale", "1", "--layer",
+                "9",
+            ])
         else { return }
         #expect(deep.status != 0 && deep.stderr.contains("out of range"), "\(deep.stderr)")
         guard let missing = try steer(["generate", "--model", dir + "/nope", "--prompt", "x"]) else { return }
@@ -106,7 +112,8 @@ struct ModelCLITests {
         let reference = try SafetensorsFile(path: fixturePath("sae/reference.safetensors"))
         let inputs = try reference.floats("inputs")
         try NPY.write(NDArray(floats: inputs, shape: [40, 64]), to: dir + "/x.npy")
-        guard let encoded = try steer(["sae", "encode", "--sae", sae, "--input", dir + "/x.npy", "--out", dir + "/f.npy"])
+        guard
+            let encoded = try steer(["sae", "encode", "--sae", sae, "--input", dir + "/x.npy", "--out", dir + "/f.npy"])
         else { return }
         #expect(encoded.status == 0, "\(encoded.stderr)")
         let features = try NPY.read(path: dir + "/f.npy")
@@ -116,22 +123,31 @@ struct ModelCLITests {
         guard let info = try steer(["sae", "info", "--sae", sae, "--model", model, "--text", "the cat sat on the mat"])
         else { return }
         #expect(info.status == 0, "\(info.stderr)")
-        for field in ["d_model:     64", "d_sae:       256", "blocks.1.hook_resid_post", "mean L0", "fraction of variance explained"] {
+        for field in [
+            "d_model:     64", "d_sae:       256", "blocks.1.hook_resid_post", "mean L0",
+            "fraction of variance explained",
+        ] {
             #expect(info.stdout.contains(field), "missing \(field) in \(info.stdout)")
         }
-        guard let top = try steer(["features", "--model", model, "--sae", sae, "--text", "the cat", "--top", "3"]) else { return }
+        guard let top = try steer(["features", "--model", model, "--sae", sae, "--text", "the cat", "--top", "3"])
+        else { return }
         #expect(top.status == 0, "\(top.stderr)")
         let lines = top.stdout.split(separator: "\n")
         #expect(lines.count >= 2)
         #expect(lines.allSatisfy { $0.split(separator: "\t").count >= 3 })
 
         try NPY.write(NDArray(floats: [Float](repeating: 0, count: 10), shape: [2, 5]), to: dir + "/wrong.npy")
-        guard let wrong = try steer(["sae", "encode", "--sae", sae, "--input", dir + "/wrong.npy", "--out", dir + "/g.npy"])
+        guard
+            let wrong = try steer([
+                "sae", "encode", "--sae", sae, "--input", dir + "/wrong.npy", "--out", dir + "/g.npy",
+            ])
         else { return }
         #expect(wrong.status != 0 && wrong.stderr.contains("64"), "\(wrong.stderr)")
         #expect(!FileManager.default.fileExists(atPath: dir + "/g.npy"), "no partial output on failure")
         let otherModel = fixturePath("gemma2/mqa-odd-bf16")
         guard let mismatch = try steer(["features", "--model", otherModel, "--sae", sae, "--text", "x"]) else { return }
-        #expect(mismatch.status != 0 && mismatch.stderr.contains("48") && mismatch.stderr.contains("64"), "\(mismatch.stderr)")
+        #expect(
+            mismatch.status != 0 && mismatch.stderr.contains("48") && mismatch.stderr.contains("64"),
+            "\(mismatch.stderr)")
     }
 }

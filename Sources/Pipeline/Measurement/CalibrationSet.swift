@@ -39,7 +39,8 @@ public struct CalibrationSet: Sendable {
     /// separated by blank lines.
     public init(path: String, model: any ModelBackend, spec: CalibrationSetSpec = CalibrationSetSpec()) throws {
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw PipelineError.invalidInput(what: "calibration file \(path)", problem: "cannot be read; check the path")
+            throw PipelineError.invalidInput(
+                what: "calibration file \(path)", problem: "cannot be read; check the path")
         }
         guard let text = String(data: data, encoding: .utf8) else {
             throw PipelineError.invalidInput(what: "calibration file \(path)", problem: "is not UTF-8 text")
@@ -56,7 +57,8 @@ public struct CalibrationSet: Sendable {
     ) throws {
         guard spec.sequenceLength >= 2, spec.batchSize > 0, spec.batchCount > 0 else {
             throw PipelineError.invalidInput(
-                what: "calibration settings", problem: "sequence length ≥ 2, batch size ≥ 1 and batch count ≥ 1 are needed")
+                what: "calibration settings",
+                problem: "sequence length ≥ 2, batch size ≥ 1 and batch count ≥ 1 are needed")
         }
         var stream = [Int32]()
         for (i, document) in documents.enumerated() {
@@ -88,7 +90,8 @@ public struct CalibrationSet: Sendable {
     static func documents(in text: String, path: String) throws -> [String] {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else {
-            throw PipelineError.invalidInput(what: "calibration file \(path)", problem: "is empty; give a text or JSONL file")
+            throw PipelineError.invalidInput(
+                what: "calibration file \(path)", problem: "is empty; give a text or JSONL file")
         }
         if path.hasSuffix(".jsonl") || trimmed.hasPrefix("{") {
             var documents = [String]()

@@ -92,7 +92,8 @@ public final class EffectMeasurer: Sendable {
         return Recipe(
             kind: .calibration, algorithm: "loss-calibration", version: 1,
             parameters: [
-                "calibrationSet": set.recipeValue, "settings": settings.recipeValue, "layer": .int(measurement.site.layer),
+                "calibrationSet": set.recipeValue, "settings": settings.recipeValue,
+                "layer": .int(measurement.site.layer),
             ],
             inputs: ["model": model.descriptor.fingerprint, "vector": vector.key])
     }
@@ -107,7 +108,8 @@ public final class EffectMeasurer: Sendable {
         case .fixed(let scale): parameters["scale"] = .double(Double(scale))
         case .calibrated: inputs["calibration"] = calibrationRecipe(for: vector)!.key
         }
-        return Recipe(kind: .effect, algorithm: "effect-measurement", version: 1, parameters: parameters, inputs: inputs)
+        return Recipe(
+            kind: .effect, algorithm: "effect-measurement", version: 1, parameters: parameters, inputs: inputs)
     }
 
     // MARK: Measuring
@@ -203,5 +205,13 @@ public final class EffectMeasurer: Sendable {
             }
         }
         return mean.mean
+    }
+}
+
+extension EffectMeasurer {
+    /// The steered (or unsteered) mean features of the protocol's first sampler repetition — the
+    /// quantity an effect subtracts the baseline from. Exposed for tests and diagnostics.
+    public func meanFeaturesForTesting(steering: Intervention?) throws -> [Float] {
+        try meanFeatures(steering: steering, repetitions: 0...0)
     }
 }

@@ -51,15 +51,19 @@ public struct MeasurementProtocol: Sendable, Hashable, Codable {
 
     /// Checks the numbers; messages name the field.
     public func validate() throws {
-        guard !prompts.isEmpty else { throw PipelineError.invalidInput(what: "protocol prompts", problem: "none given") }
+        guard !prompts.isEmpty else {
+            throw PipelineError.invalidInput(what: "protocol prompts", problem: "none given")
+        }
         guard rolloutsPerPrompt > 0 else {
-            throw PipelineError.invalidInput(what: "rollouts per prompt", problem: "must be ≥ 1, got \(rolloutsPerPrompt)")
+            throw PipelineError.invalidInput(
+                what: "rollouts per prompt", problem: "must be ≥ 1, got \(rolloutsPerPrompt)")
         }
         guard totalLength >= 2 else {
             throw PipelineError.invalidInput(what: "total length", problem: "must be ≥ 2, got \(totalLength)")
         }
         guard baselineMultiplier > 0 else {
-            throw PipelineError.invalidInput(what: "baseline multiplier", problem: "must be ≥ 1, got \(baselineMultiplier)")
+            throw PipelineError.invalidInput(
+                what: "baseline multiplier", problem: "must be ≥ 1, got \(baselineMultiplier)")
         }
         try samplingConfig(maxNewTokens: 1, seed: 0).validate()
     }

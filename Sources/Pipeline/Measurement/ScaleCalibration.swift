@@ -21,7 +21,10 @@ public struct CalibrationSettings: Sendable, Hashable, Codable {
     public var grid: [Float]
     public var target: CalibrationTarget
 
-    public init(grid: [Float] = stride(from: 0, through: 200, by: 20).map { Float($0) }, target: CalibrationTarget = .aboveBaseline(0.5)) {
+    public init(
+        grid: [Float] = stride(from: 0, through: 200, by: 20).map { Float($0) },
+        target: CalibrationTarget = .aboveBaseline(0.5)
+    ) {
         self.grid = grid
         self.target = target
     }

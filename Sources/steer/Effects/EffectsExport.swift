@@ -37,6 +37,8 @@ struct EffectsExport: AsyncParsableCommand {
         try writer.add("features", floats: features, shape: [entries.count, d])
         try writer.add("effects", floats: effects, shape: [entries.count, s])
         try writer.write(to: out)
-        printError("wrote \(out): \(entries.count) effects, features [\(entries.count), \(d)], effects [\(entries.count), \(s)]")
+        printError(
+            "wrote \(out): \(entries.count) effects, features [\(entries.count), \(d)], effects [\(entries.count), \(s)]"
+        )
     }
 }

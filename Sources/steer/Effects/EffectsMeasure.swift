@@ -36,7 +36,7 @@ struct EffectsMeasure: AsyncParsableCommand {
         guard let site = dictionary.descriptor.site else {
             throw ValidationError("The SAE's layer is unknown; pass --sae-layer.")
         }
-        let probes = try loadVectors(width: backend.descriptor.hiddenSize)
+        let probes = try loadVectors(width: backend.descriptor.hiddenSize, site: site)
         let store = try storeOptions.open(readOnly: false, create: true)
         let measurer = try EffectMeasurer(
             model: backend, dictionary: dictionary, store: store,
@@ -51,7 +51,8 @@ struct EffectsMeasure: AsyncParsableCommand {
         let report = try job.run(progress: progress) { vector, effect in
             if printKeys {
                 // Written unbuffered so a supervising process sees each line as soon as the effect is committed.
-                FileHandle.standardOutput.write(Data("\(vector.label)\tscale=\(effect.scale)\t\(effect.effectKey.hex)\n".utf8))
+                FileHandle.standardOutput.write(
+                    Data("\(vector.label)\tscale=\(effect.scale)\t\(effect.effectKey.hex)\n".utf8))
             }
         }
         let perHour = report.measured > 0 ? Double(report.measured) / report.seconds * 3600 : 0
@@ -63,7 +64,7 @@ struct EffectsMeasure: AsyncParsableCommand {
         if !report.failures.isEmpty { throw ExitCode(2) }
     }
 
-    private func loadVectors(width: Int) throws -> [ProbeVector] {
+    private func loadVectors(width: Int, site: ActivationSite) throws -> [ProbeVector] {
         if vectors.hasPrefix("decoder-rows:") {
             var spec = String(vectors.dropFirst("decoder-rows:".count))
             var range: Range<Int>?
@@ -76,6 +77,11 @@ struct EffectsMeasure: AsyncParsableCommand {
                 spec = String(spec[..<colon])
             }
             let probes = try PluginRegistry.standard.dictionary("jumprelu", PluginOptions(path: spec))
+            if let probeSite = probes.descriptor.site, probeSite != site {
+                throw ValidationError(
+                    "--vectors: \(spec) is an SAE of \(probeSite), but effects are measured at \(site); "
+                        + "probe directions must come from an SAE at the same site.")
+            }
             guard probes.descriptor.inputWidth == width else {
                 throw ValidationError(
                     "--vectors: \(spec) has d_model \(probes.descriptor.inputWidth) but the model's is \(width).")
@@ -91,7 +97,8 @@ struct EffectsMeasure: AsyncParsableCommand {
         default: throw ValidationError("--vectors \(vectors): expected [N, d_model], got shape \(array.shape).")
         }
         guard matrix.columns == width else {
-            throw ValidationError("--vectors \(vectors): vectors have \(matrix.columns) values but d_model is \(width).")
+            throw ValidationError(
+                "--vectors \(vectors): vectors have \(matrix.columns) values but d_model is \(width).")
         }
         let digest = try FileFingerprint.digest(ofFile: vectors)
         return try ProbeVector.rows(of: matrix, source: digest, label: (vectors as NSString).lastPathComponent)

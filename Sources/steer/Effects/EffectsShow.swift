@@ -22,7 +22,8 @@ struct EffectsShow: AsyncParsableCommand {
         let all = try catalog.effectsByBaseline().values.flatMap { $0 }
         let matches = all.filter { $0.effectKey == key || $0.vectorKey == key }
         guard !matches.isEmpty else {
-            throw ValidationError("No measured effect for \(vector) in \(store.path); measure it with `steer effects measure`.")
+            throw ValidationError(
+                "No measured effect for \(vector) in \(store.path); measure it with `steer effects measure`.")
         }
         for entry in matches {
             let (_, effect) = try catalog.row(entry)

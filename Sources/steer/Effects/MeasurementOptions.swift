@@ -5,7 +5,8 @@ import SteeringCore
 
 /// The measurement protocol and scale rule as command-line options (defaults: the method's).
 struct MeasurementOptions: ParsableArguments {
-    @Option(help: "File of prompts, one per line (default: the method's 14 prompts; an empty line is the empty prompt).")
+    @Option(
+        help: "File of prompts, one per line (default: the method's 14 prompts; an empty line is the empty prompt).")
     var promptsFile: String?
 
     @Option(help: "Steered rollouts per prompt.")
@@ -26,7 +27,8 @@ struct MeasurementOptions: ParsableArguments {
     @Option(help: "Use this scale for every vector instead of calibrating.")
     var scale: Float?
 
-    @Option(help: "Calibrate to this absolute mean loss (the method's code used 4.0 for 2B) instead of baseline + delta.")
+    @Option(
+        help: "Calibrate to this absolute mean loss (the method's code used 4.0 for 2B) instead of baseline + delta.")
     var targetLoss: Double?
 
     @Option(help: "Calibrate to the unsteered loss plus this margin (the paper: 0.5).")
@@ -70,7 +72,8 @@ struct MeasurementOptions: ParsableArguments {
         let set = try CalibrationSet(
             path: calibration!, model: model,
             spec: CalibrationSetSpec(
-                sequenceLength: 32, batchSize: calibrationBatchSize, batchCount: calibrationBatches, seed: calibrationSeed))
+                sequenceLength: 32, batchSize: calibrationBatchSize, batchCount: calibrationBatches,
+                seed: calibrationSeed))
         let target: CalibrationTarget = targetLoss.map { .absolute($0) } ?? .aboveBaseline(targetDelta)
         let parts = scaleGrid.split(separator: ":").compactMap { Float($0) }
         guard parts.count == 3, parts[1] > 0, parts[2] > parts[0] else {
