@@ -286,9 +286,9 @@ struct Gemma2Engine: Sendable {
 struct Buffer {
     let p: UnsafeMutablePointer<Float>
 
+    /// Uninitialised memory: every user writes a buffer in full before reading it.
     init(_ count: Int) {
         p = .allocate(capacity: max(count, 1))
-        p.initialize(repeating: 0, count: max(count, 1))
     }
 
     func free() { p.deallocate() }

@@ -185,14 +185,24 @@ public final class EffectMeasurer: Sendable {
     /// repetitions, re-encoded without steering and stopping at the site.
     func meanFeatures(steering: Intervention?, repetitions: ClosedRange<Int>) throws -> [Float] {
         var mean = StreamingFeatureMean(featureCount: dictionary.descriptor.featureCount)
-        for (p, prompt) in measurement.prompts.enumerated() {
+        // Every prompt's rollouts go into one batched generation per repetition; each row draws from
+        // its own sampler stream (seed, row), and each prompt stops at the protocol's total length.
+        var prompts = [[Int32]]()
+        var newTokens = [Int]()
+        for prompt in measurement.prompts {
             let tokens = model.encode(prompt, addBOS: true)
-            let newTokens = measurement.totalLength - tokens.count
-            for repetition in repetitions {
-                let sampling = measurement.samplingConfig(
-                    maxNewTokens: newTokens, seed: measurement.streamSeed(prompt: p, repetition: repetition))
+            for _ in 0..<measurement.rolloutsPerPrompt {
+                prompts.append(tokens)
+                newTokens.append(measurement.totalLength - tokens.count)
+            }
+        }
+        for repetition in repetitions {
+            let seed = measurement.streamSeed(prompt: 0, repetition: repetition)
+            // Prompts of equal length share one call, so every row generates exactly its own budget.
+            for length in Set(newTokens).sorted() {
+                let rows = newTokens.indices.filter { newTokens[$0] == length }
                 let rollouts = try model.generate(
-                    prompts: Array(repeating: tokens, count: measurement.rolloutsPerPrompt), sampling: sampling,
+                    prompts: rows.map { prompts[$0] }, sampling: measurement.samplingConfig(maxNewTokens: length, seed: seed &+ UInt64(length)),
                     interventions: steering.map { [$0] } ?? [])
                 var start = 0
                 while start < rollouts.count {
