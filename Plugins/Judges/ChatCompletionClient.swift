@@ -25,9 +25,12 @@ final class ChatCompletionClient: Sendable {
     private let timeout: Double
 
     init(endpoint: URL, displayEndpoint: String, apiKey: APIKey?, timeout: Double, maxConnections: Int) {
+        // The per-call deadline is enforced by `post`; URLSession's own timeouts are only a backstop
+        // (swift-corelibs-foundation rounds them to whole seconds, so they are set well above it).
+        let backstop = (timeout + 5).rounded(.up)
         let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = timeout
-        configuration.timeoutIntervalForResource = timeout
+        configuration.timeoutIntervalForRequest = backstop
+        configuration.timeoutIntervalForResource = backstop
         configuration.httpMaximumConnectionsPerHost = maxConnections
         configuration.requestCachePolicy = .reloadIgnoringLocalCacheData
         configuration.urlCache = nil
@@ -48,7 +51,7 @@ final class ChatCompletionClient: Sendable {
     func post(_ body: [UInt8]) async -> Result<HTTPExchange, JudgeError> {
         var request = URLRequest(url: endpoint)
         request.httpMethod = "POST"
-        request.timeoutInterval = timeout
+        request.timeoutInterval = (timeout + 5).rounded(.up)
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.setValue("application/json", forHTTPHeaderField: "Accept")
         if let apiKey { request.setValue(apiKey.authorizationHeader, forHTTPHeaderField: "Authorization") }

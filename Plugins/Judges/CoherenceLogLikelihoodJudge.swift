@@ -102,9 +102,6 @@ public final class CoherenceLogLikelihoodJudge: Judge {
         return anchors
     }
 
-    /// Largest number of logits materialised by one forward call (128 MiB of Float).
-    static let logitBudget = 32 << 20
-
     static func meanLogLikelihoods(model: any ModelBackend, requests: [JudgeRequest]) -> [Result<Double, JudgeError>] {
         var results = [Result<Double, JudgeError>](repeating: .failure(.cancelled), count: requests.count)
         var spans: [Int: CompletionSpan] = [:]
@@ -114,19 +111,16 @@ public final class CoherenceLogLikelihoodJudge: Judge {
             case .failure(let error): results[index] = .failure(error)
             }
         }
-        let vocabulary = model.descriptor.vocabularySize
-        let groups = batches(
-            of: spans.keys.sorted(), cost: { spans[$0]!.completion.upperBound * vocabulary }, budget: logitBudget)
-        for group in groups {
+        // One sequence per forward pass: a batch's shape changes the float rounding of the matrix
+        // products, and a text's score must not depend on which other texts share its batch.
+        for (index, span) in spans.sorted(by: { $0.key < $1.key }) {
             // Logits past the last completion token are not needed.
-            let sequences = group.map { Array(spans[$0]!.tokens[0..<spans[$0]!.completion.upperBound]) }
+            let sequence = Array(span.tokens[0..<span.completion.upperBound])
             do {
-                let logits = try model.forward(ForwardRequest(sequences: sequences, logits: .all)).logits
-                for (slot, index) in group.enumerated() {
-                    results[index] = .success(meanLogLikelihood(logits: logits[slot], span: spans[index]!))
-                }
+                let logits = try model.forward(ForwardRequest(sequences: [sequence], logits: .all)).logits[0]
+                results[index] = .success(meanLogLikelihood(logits: logits, span: span))
             } catch {
-                for index in group { results[index] = .failure(.unscorable(reason: "the forward pass failed: \(error)")) }
+                results[index] = .failure(.unscorable(reason: "the forward pass failed: \(error)"))
             }
         }
         return results

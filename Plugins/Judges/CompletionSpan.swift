@@ -47,26 +47,6 @@ struct CompletionSpan: Sendable {
     }
 }
 
-/// Splits `indices` into consecutive groups whose total cost stays under `budget` (each group has at
-/// least one element), so that batched forward passes keep bounded memory.
-func batches(of indices: [Int], cost: (Int) -> Int, budget: Int) -> [[Int]] {
-    var groups: [[Int]] = []
-    var current: [Int] = []
-    var total = 0
-    for index in indices {
-        let c = cost(index)
-        if !current.isEmpty && total + c > budget {
-            groups.append(current)
-            current = []
-            total = 0
-        }
-        current.append(index)
-        total += c
-    }
-    if !current.isEmpty { groups.append(current) }
-    return groups
-}
-
 /// The `p`-th percentile (0...100) of `values` with linear interpolation between order statistics
 /// (numpy's default); `nil` for an empty input.
 func percentile(_ values: [Double], _ p: Double) -> Double? {

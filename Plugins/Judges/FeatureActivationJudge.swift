@@ -95,9 +95,6 @@ public final class FeatureActivationJudge: Judge {
         return level
     }
 
-    /// Largest number of activation values captured by one forward call.
-    static let activationBudget = 32 << 20
-
     private static func validate(
         model: any ModelBackend, dictionary: any FeatureDictionary, targets: [FeatureTarget], site: ActivationSite?
     ) throws(SteeringError) -> ActivationSite {
@@ -137,26 +134,20 @@ public final class FeatureActivationJudge: Judge {
             case .failure(let error): results[index] = .failure(error)
             }
         }
-        let width = model.descriptor.hiddenSize
-        let groups = batches(
-            of: spans.keys.sorted(), cost: { spans[$0]!.completion.upperBound * width }, budget: activationBudget)
-        for group in groups {
-            let sequences = group.map { Array(spans[$0]!.tokens[0..<spans[$0]!.completion.upperBound]) }
+        // One sequence per forward pass, so that a text's score does not depend on its batch (see
+        // CoherenceLogLikelihoodJudge).
+        for (index, span) in spans.sorted(by: { $0.key < $1.key }) {
+            let sequence = Array(span.tokens[0..<span.completion.upperBound])
             do {
-                let captured = try model.activations(at: site, sequences: sequences)
-                for (slot, index) in group.enumerated() {
-                    let span = spans[index]!
-                    let features = try dictionary.encode(captured[slot].rows(span.completion))
-                    var total = 0.0
-                    for row in 0..<features.rows {
-                        for target in targets { total += Double(target.weight) * Double(features[row, target.feature]) }
-                    }
-                    results[index] = .success(total / Double(features.rows))
+                let residual = try model.activations(at: site, sequences: [sequence])[0]
+                let features = try dictionary.encode(residual.rows(span.completion))
+                var total = 0.0
+                for row in 0..<features.rows {
+                    for target in targets { total += Double(target.weight) * Double(features[row, target.feature]) }
                 }
+                results[index] = .success(total / Double(features.rows))
             } catch {
-                for index in group where (try? results[index].get()) == nil {
-                    results[index] = .failure(.unscorable(reason: "reading the activations failed: \(error)"))
-                }
+                results[index] = .failure(.unscorable(reason: "reading the activations failed: \(error)"))
             }
         }
         return results
