@@ -81,7 +81,8 @@ final class ChatCompletionClient: Sendable {
     private func perform(_ request: URLRequest) async -> Result<HTTPExchange, JudgeError> {
         let handle = DataTaskHandle()
         return await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Result<HTTPExchange, JudgeError>, Never>) in
+            await withCheckedContinuation {
+                (continuation: CheckedContinuation<Result<HTTPExchange, JudgeError>, Never>) in
                 let task = session.dataTask(with: request) { data, response, error in
                     continuation.resume(returning: self.classify(data: data, response: response, error: error))
                 }
@@ -93,7 +94,8 @@ final class ChatCompletionClient: Sendable {
     }
 
     /// Turns URLSession's completion values into an exchange or a failure.
-    private func classify(data: Data?, response: URLResponse?, error: (any Error)?) -> Result<HTTPExchange, JudgeError> {
+    private func classify(data: Data?, response: URLResponse?, error: (any Error)?) -> Result<HTTPExchange, JudgeError>
+    {
         if let error { return .failure(transportFailure(error)) }
         guard let http = response as? HTTPURLResponse else {
             return .failure(.transport(endpoint: displayEndpoint, detail: "the answer is not HTTP", attempts: 1))
@@ -139,6 +141,7 @@ final class ChatCompletionClient: Sendable {
         case .secureConnectionFailed: "TLS handshake failed"
         case .timedOut: "timed out"
         case .unsupportedURL: "unsupported URL"
+        case .unknown: "the transfer failed (the connection may have closed before the answer was complete)"
         default: "network error"
         }
     }

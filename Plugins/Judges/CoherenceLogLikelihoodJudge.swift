@@ -16,8 +16,9 @@ public struct LogLikelihoodAnchors: Sendable, Hashable, Codable {
 
     /// The uncalibrated default for a vocabulary of `vocabularySize` tokens: `low = −ln V` (a model
     /// that guesses uniformly), `high = −3` nats per token (roughly unsteered Gemma-2-2B samples at
-    /// T = 1, whose loss is ≈ 3.5 nats). Calibrate with ``CoherenceLogLikelihoodJudge/calibrateAnchors(model:references:highPercentile:low:)``
-    /// for real use.
+    /// T = 1, whose loss is ≈ 3.5 nats), or `−ln V / 2` when that is higher (vocabularies under 404
+    /// tokens). For real use, calibrate with
+    /// ``CoherenceLogLikelihoodJudge/calibrateAnchors(model:references:highPercentile:low:)``.
     public static func uncalibrated(vocabularySize: Int) -> LogLikelihoodAnchors {
         let low = -log(Double(max(2, vocabularySize)))
         return LogLikelihoodAnchors(low: low, high: max(-3, low / 2))
@@ -27,7 +28,8 @@ public struct LogLikelihoodAnchors: Sendable, Hashable, Codable {
     public func validate() throws(SteeringError) {
         guard low.isFinite, high.isFinite, low < high else {
             throw .invalidArgument(
-                what: "coherence-loglik anchors", problem: "need finite low < high (nats per token), got \(low), \(high)")
+                what: "coherence-loglik anchors",
+                problem: "need finite low < high (nats per token), got \(low), \(high)")
         }
     }
 
@@ -94,7 +96,8 @@ public final class CoherenceLogLikelihoodJudge: Judge {
         let values = meanLogLikelihoods(model: model, requests: references).compactMap { try? $0.get() }
         guard let high = percentile(values, highPercentile) else {
             throw .invalidArgument(
-                what: "coherence-loglik calibration", problem: "none of the \(references.count) reference texts could be scored")
+                what: "coherence-loglik calibration",
+                problem: "none of the \(references.count) reference texts could be scored")
         }
         let anchors = LogLikelihoodAnchors(
             low: low ?? -log(Double(max(2, model.descriptor.vocabularySize))), high: high)

@@ -90,7 +90,8 @@ public final class FeatureActivationJudge: Judge {
         guard level > 0, level.isFinite else {
             throw .invalidArgument(
                 what: "feature-activation calibration",
-                problem: "the \(p)th percentile of the target activation is \(level); choose texts the features fire on")
+                problem: "the \(p)th percentile of the target activation is \(level); choose texts the features fire on"
+            )
         }
         return level
     }
@@ -105,7 +106,8 @@ public final class FeatureActivationJudge: Judge {
                 problem: "the dictionary \(dictionary.descriptor.name) does not record its layer; give `layer`")
         }
         guard (0..<model.descriptor.layerCount).contains(site.layer) else {
-            throw .indexOutOfRange(what: "feature-activation layer", index: site.layer, validRange: 0..<model.descriptor.layerCount)
+            throw .indexOutOfRange(
+                what: "feature-activation layer", index: site.layer, validRange: 0..<model.descriptor.layerCount)
         }
         guard !targets.isEmpty else {
             throw .invalidArgument(what: "feature-activation targets", problem: "give at least one feature")

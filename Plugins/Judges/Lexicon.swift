@@ -51,7 +51,8 @@ public struct Lexicon: Sendable, Hashable {
         self.patterns = self.entries.map { entry in
             entry.split(separator: " ").map { word in
                 word.hasSuffix("*")
-                    ? Pattern(text: String(word.dropLast()), isPrefix: true) : Pattern(text: String(word), isPrefix: false)
+                    ? Pattern(text: String(word.dropLast()), isPrefix: true)
+                    : Pattern(text: String(word), isPrefix: false)
             }
         }
     }

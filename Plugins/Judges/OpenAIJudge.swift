@@ -97,7 +97,11 @@ public final class OpenAIJudge: Judge {
         var outcomes: [JudgeScoreCache.Key: Result<Double, JudgeError>] = [:]
         var pending: [JudgeScoreCache.Key] = []
         for key in order {
-            if let cached = await cache.score(for: key) { outcomes[key] = .success(cached) } else { pending.append(key) }
+            if let cached = await cache.score(for: key) {
+                outcomes[key] = .success(cached)
+            } else {
+                pending.append(key)
+            }
         }
         let window = configuration.concurrency
         await withTaskGroup(of: (JudgeScoreCache.Key, Result<Double, JudgeError>).self) { group in
@@ -184,7 +188,9 @@ public final class OpenAIJudge: Judge {
             model: configuration.model,
             messages: [
                 .init(role: "system", content: JudgeRubric.systemMessage(criterion: request.criterion)),
-                .init(role: "user", content: JudgeRubric.userMessage(prompt: request.prompt, completion: request.completion)),
+                .init(
+                    role: "user",
+                    content: JudgeRubric.userMessage(prompt: request.prompt, completion: request.completion)),
             ],
             temperature: OpenAIJudgeConfiguration.temperature,
             maxTokens: OpenAIJudgeConfiguration.maxTokens,

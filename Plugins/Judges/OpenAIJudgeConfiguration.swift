@@ -72,7 +72,9 @@ public struct OpenAIJudgeConfiguration: Sendable, Hashable {
     }
 
     /// Option keys understood by ``init(options:)``.
-    public static let optionKeys = ["base-url", "model", "api-key-env", "timeout", "retries", "concurrency", "json-mode"]
+    public static let optionKeys = [
+        "base-url", "model", "api-key-env", "timeout", "retries", "concurrency", "json-mode",
+    ]
 
     /// Checks every field; messages name the option to fix.
     public func validate() throws(SteeringError) {

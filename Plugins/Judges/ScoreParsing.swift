@@ -20,7 +20,8 @@ enum ScoreParsing {
         do {
             response = try JSONDecoder().decode(ChatCompletionBody.self, from: Data(body))
         } catch {
-            return .failure(.malformedResponse(reason: "the HTTP body is not a JSON object", excerpt: excerpt))
+            return .failure(
+                .malformedResponse(reason: "the HTTP body is not a chat-completions JSON object", excerpt: excerpt))
         }
         guard let first = response.choices?.first else {
             return .failure(.malformedResponse(reason: "no `choices[0]` in the answer", excerpt: excerpt))

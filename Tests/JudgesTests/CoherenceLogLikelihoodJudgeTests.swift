@@ -70,7 +70,8 @@ struct CoherenceLogLikelihoodJudgeTests {
         let eos = model.descriptor.eosToken
         let base = model.encode("I think the weather", addBOS: true)
         let once = JudgeRequest(prompt: "I think", completion: "", criterion: "c", tokens: base + [eos])
-        let padded = JudgeRequest(prompt: "I think", completion: "", criterion: "c", tokens: base + [eos, eos, eos, eos])
+        let padded = JudgeRequest(
+            prompt: "I think", completion: "", criterion: "c", tokens: base + [eos, eos, eos, eos])
         let scores = await judge.score([once, padded]).map(\.value)
         #expect(scores[0] != nil && scores[0] == scores[1])
     }

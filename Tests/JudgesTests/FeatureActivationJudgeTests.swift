@@ -7,7 +7,8 @@ import Testing
 @Suite("feature-activation judge on the tiny Gemma-2 fixture")
 struct FeatureActivationJudgeTests {
     static let topical = JudgeRequest(
-        prompt: "I think", completion: " the wedding of the bride and groom was lovely", criterion: "discusses a wedding")
+        prompt: "I think", completion: " the wedding of the bride and groom was lovely",
+        criterion: "discusses a wedding")
     static let unrelated = JudgeRequest(
         prompt: "I think", completion: " 42 + 17 = 59, so 9 * 3", criterion: "discusses a wedding")
 
@@ -92,7 +93,8 @@ struct FeatureActivationJudgeTests {
         let dictionary = RandomReLUDictionary()
         let model = OfflineFixtures.model
         #expect(throws: SteeringError.self) {
-            try FeatureActivationJudge(model: model, dictionary: dictionary, targets: [.init(feature: 96)], reference: 1)
+            try FeatureActivationJudge(
+                model: model, dictionary: dictionary, targets: [.init(feature: 96)], reference: 1)
         }
         #expect(throws: SteeringError.self) {
             try FeatureActivationJudge(model: model, dictionary: dictionary, targets: [], reference: 1)
@@ -102,7 +104,8 @@ struct FeatureActivationJudgeTests {
         }
         #expect(throws: SteeringError.self) {
             try FeatureActivationJudge(
-                model: model, dictionary: RandomReLUDictionary(inputWidth: 32), targets: [.init(feature: 1)], reference: 1)
+                model: model, dictionary: RandomReLUDictionary(inputWidth: 32), targets: [.init(feature: 1)],
+                reference: 1)
         }
     }
 }

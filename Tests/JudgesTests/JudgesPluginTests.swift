@@ -80,7 +80,8 @@ struct JudgesPluginTests {
     @Test("coherence-loglik loads the model through the registered backend")
     func coherenceOptions() async throws {
         let judge = try Self.registry.judge(
-            "coherence-loglik", PluginOptions(path: OfflineFixtures.modelDirectory, values: ["low": "-7", "high": "-4"]))
+            "coherence-loglik",
+            PluginOptions(path: OfflineFixtures.modelDirectory, values: ["low": "-7", "high": "-4"]))
         #expect(judge.identity["low"] == .double(-7) && judge.identity["high"] == .double(-4))
         #expect(judge.identity["model"] == .string(OfflineFixtures.model.descriptor.fingerprint.hex))
         let request = JudgeRequest(prompt: "I think", completion: " the weather", criterion: "coherent")
@@ -88,7 +89,8 @@ struct JudgesPluginTests {
         #expect(throws: SteeringError.self) { try Self.registry.judge("coherence-loglik", PluginOptions()) }
         #expect(throws: SteeringError.self) {
             try Self.registry.judge(
-                "coherence-loglik", PluginOptions(path: OfflineFixtures.modelDirectory, values: ["low": "-1", "high": "-4"]))
+                "coherence-loglik",
+                PluginOptions(path: OfflineFixtures.modelDirectory, values: ["low": "-1", "high": "-4"]))
         }
     }
 

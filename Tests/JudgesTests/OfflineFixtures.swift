@@ -91,11 +91,13 @@ struct RandomReLUDictionary: FeatureDictionary {
     }
 
     func decoderRows(_ features: [Int]) throws -> Matrix {
-        Matrix(stacking: try features.map { feature in
-            guard (0..<descriptor.featureCount).contains(feature) else {
-                throw SteeringError.indexOutOfRange(what: "feature", index: feature, validRange: 0..<descriptor.featureCount)
-            }
-            return decoder.row(feature)
-        })
+        Matrix(
+            stacking: try features.map { feature in
+                guard (0..<descriptor.featureCount).contains(feature) else {
+                    throw SteeringError.indexOutOfRange(
+                        what: "feature", index: feature, validRange: 0..<descriptor.featureCount)
+                }
+                return decoder.row(feature)
+            })
     }
 }

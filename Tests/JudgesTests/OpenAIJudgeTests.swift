@@ -92,7 +92,8 @@ struct OpenAIJudgeTests {
         let judge = try ChatTestSupport.judge(server, retries: 2)
         let results = await judge.score([ChatTestSupport.request(3)])
         let error = try #require(results.first?.judgeError)
-        #expect(error == .httpStatus(endpoint: server.baseURL + "/v1", status: 503, attempts: 3, excerpt: error.excerpt))
+        #expect(
+            error == .httpStatus(endpoint: server.baseURL + "/v1", status: 503, attempts: 3, excerpt: error.excerpt))
         #expect(error.description.contains("HTTP 503 (3 attempts)"))
         #expect(server.requestCount == 3)
     }
@@ -230,7 +231,8 @@ struct OpenAIJudgeTests {
         defer { server.shutdown() }
         let judge = try ChatTestSupport.judge(server)
         let batch = [
-            ChatTestSupport.request(4), ChatTestSupport.request(9), ChatTestSupport.request(4), ChatTestSupport.request(4),
+            ChatTestSupport.request(4), ChatTestSupport.request(9), ChatTestSupport.request(4),
+            ChatTestSupport.request(4),
         ]
         let first = await judge.score(batch)
         #expect(first.map(\.value) == [4, 9, 4, 4])
@@ -292,7 +294,9 @@ struct OpenAIJudgeTests {
         let text = RecipeValue.object(judge.identity).canonicalJSON
         for secret in ["user:", "pw@", "token=", "abc", "8443"] { #expect(!text.contains(secret)) }
         #expect(configuration.displayURL == "https://judge.example.org:8443/v1")
-        #expect(try configuration.endpoint.absoluteString.hasPrefix("https://user:pw@judge.example.org:8443/v1/chat/completions"))
+        #expect(
+            try configuration.endpoint.absoluteString.hasPrefix(
+                "https://user:pw@judge.example.org:8443/v1/chat/completions"))
     }
 
     @Test("api.openai.com without a key is refused up front, naming the variable")

@@ -20,7 +20,8 @@ struct ScoreParsingTests {
         "invalid messages",
         arguments: [
             "", "7", "{}", "{\"score\": null}", "{\"score\": \"7\"}", "{\"score\": false}", "{\"score\": 0}",
-            "{\"score\": 11}", "{\"score\": -3}", "{\"score\": 6.5}", "{\"score\": [7]}", "score: 7", "[{\"score\": 7}]",
+            "{\"score\": 11}", "{\"score\": -3}", "{\"score\": 6.5}", "{\"score\": [7]}", "score: 7",
+            "[{\"score\": 7}]",
             "{\"score\": 7} and more",
         ])
     func invalidMessages(content: String) {
