@@ -14,8 +14,9 @@ import Foundation
 /// without answering). It always answers with `Connection: close`. Requests are captured in arrival
 /// order, and the largest number of requests being handled at the same moment is recorded.
 ///
-/// Call ``shutdown()`` at the end of a test (it is also called on deinit): it stops accepting,
-/// interrupts delays, closes every socket and waits for the threads to finish.
+/// Call ``shutdown()`` at the end of every test (`defer { server.shutdown() }`): it stops accepting,
+/// interrupts delays, closes every socket and waits for the threads to finish. Until then the
+/// accepting thread keeps the server alive, so dropping the last reference does not stop it.
 public final class LoopbackHTTPServer: @unchecked Sendable {
     // @unchecked Sendable: every mutable property is guarded by `lock`; sockets are owned by the
     // threads that opened them, and only shut down (never read) from other threads.
@@ -99,8 +100,6 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
         thread.start()
     }
 
-    deinit { shutdown() }
-
     /// Every request received so far, in arrival order.
     public var requests: [Request] {
         lock.lock()
@@ -165,10 +164,10 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
                 break
             }
             openSockets.insert(client)
+            threads.enter()
             lock.unlock()
             var timeout = timeval(tv_sec: 5, tv_usec: 0)
             _ = setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            threads.enter()
             let thread = Thread { [self] in
                 serve(client)
                 lock.lock()
