@@ -9,7 +9,7 @@ import SteeringCore
 ///     x = (t̂ − b)·pinv(M) = U·(Σ⁻¹·(Vᵀ·(t̂ − b)))     (a d_model vector)
 ///
 /// computed right to left so `pinv(M)` is never formed. Singular values `σ ≤ rcond·σ_max` are treated as
-/// zero.
+/// zero. The SVD of the last estimator is kept, so vectors for several tasks cost one decomposition.
 ///
 /// Options:
 /// - `normalize` (default `true`): return `x/‖x‖`. `false` returns `x` unnormalised, as the authors' code
@@ -23,6 +23,8 @@ public struct PseudoinverseStrategy: SteeringStrategy {
     public let name = "pinv"
     public let version = 1
     public let requirements: Set<StrategyRequirement> = [.effectModel, .targets]
+
+    private let cache = EstimatorMemo<ThinSVD>()
 
     public init() {}
 
@@ -40,7 +42,8 @@ public struct PseudoinverseStrategy: SteeringStrategy {
         try TargetChecks.checkWidths(inputs, strategy: name)
         try TargetChecks.check(inputs.targets, featureCount: effect.outputWidth, space: "estimator", strategy: name)
 
-        let x = try Self.solve(effect, targets: inputs.targets, rcond: Float(rcond))
+        let svd = try cache.value(for: effect) { try ThinSVD(effect.weight) }
+        let x = Self.solve(effect, svd: svd, targets: inputs.targets, rcond: Float(rcond))
         try Vector.checkFinite(x, "pinv solution for strategy '\(name)'")
         let values = normalize ? try EffectGeometry.unit(x, "(t̂ − b)·pinv(M)", strategy: name) : x
         return SteeringVector(
@@ -51,17 +54,27 @@ public struct PseudoinverseStrategy: SteeringStrategy {
     }
 
     /// `(t̂ − b)·pinv(M)` through the thin SVD of `M`, discarding singular values `≤ rcond·σ_max`.
-    static func solve(_ effect: LinearEffectModel, targets: [FeatureTarget], rcond: Float) throws -> [Float] {
+    static func solve(_ effect: LinearEffectModel, svd: ThinSVD, targets: [FeatureTarget], rcond: Float) -> [Float] {
         var norm = 0.0
         for target in targets { norm += Double(target.weight) * Double(target.weight) }
         norm = norm.squareRoot()
         // y = t̂ − b (d_sae).
         var y = effect.bias.map { -$0 }
         for target in targets { y[target.feature] += Float(Double(target.weight) / norm) }
-        let (u, s, vt) = try LinearSolve.svd(effect.weight)  // u [d_model, k], vt [k, d_sae]
-        var z = vt.multiply(y)  // Vᵀ·y, k values
-        let cutoff = (s.first ?? 0) * rcond
-        for i in 0..<z.count { z[i] = s[i] > cutoff ? z[i] / s[i] : 0 }
-        return u.multiply(z)  // U·Σ⁻¹·Vᵀ·y, d_model values
+        var z = svd.vt.multiply(y)  // Vᵀ·y, k values
+        let cutoff = (svd.s.first ?? 0) * rcond
+        for i in 0..<z.count { z[i] = svd.s[i] > cutoff ? z[i] / svd.s[i] : 0 }
+        return svd.u.multiply(z)  // U·Σ⁻¹·Vᵀ·y, d_model values
+    }
+}
+
+/// `M = U·diag(s)·Vᵀ` with `U` `[d_model, k]`, `s` descending, `Vᵀ` `[k, d_sae]`, `k = min(d_model, d_sae)`.
+struct ThinSVD: Sendable {
+    var u: Matrix
+    var s: [Float]
+    var vt: Matrix
+
+    init(_ m: Matrix) throws {
+        (u, s, vt) = try LinearSolve.svd(m)
     }
 }

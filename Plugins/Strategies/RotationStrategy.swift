@@ -1,5 +1,4 @@
 import SteeringCore
-import Synchronization
 
 /// Rotation steering (the method's appendix D): maps the targets' decoder directions through the
 /// orthogonal `Q` of ``RotationMatrix`` into the estimator's column space.
@@ -10,7 +9,8 @@ import Synchronization
 ///
 /// `Q` is applied as `Q·d`, the correct orientation (see ``RotationMatrix`` for the transpose in the
 /// authors' public code). The last computed `Q` is kept, keyed by the estimator and the dictionary
-/// fingerprint, so several tasks with one estimator pay for the `d_model × d_sae × d_model` product once.
+/// fingerprint, so several tasks with one estimator pay for the
+/// `d_model × d_sae × d_model` product once.
 ///
 /// Options: `subtractBias` (default `true`, the paper's step 4). Invariant to scaling every weight by the
 /// same positive constant.
@@ -19,7 +19,7 @@ public struct RotationStrategy: SteeringStrategy {
     public let version = 1
     public let requirements: Set<StrategyRequirement> = [.effectModel, .dictionary, .targets]
 
-    private let cache = RotationCache()
+    private let cache = EstimatorMemo<Matrix>()
 
     public init() {}
 
@@ -46,7 +46,9 @@ public struct RotationStrategy: SteeringStrategy {
             let w = Double(target.weight) / norm
             for c in 0..<row.count { d[c] += w * Double(row[c]) }
         }
-        let q = try cache.rotation(effect: effect, dictionary: dictionary)
+        let q = try cache.value(for: effect, dictionary: dictionary.descriptor.fingerprint) {
+            try RotationMatrix.compute(effectModel: effect, dictionary: dictionary)
+        }
         var v = try EffectGeometry.unit(q.multiply(d.map { Float($0) }), "Q·d", strategy: name)
         var extra = ["targets": TargetChecks.describe(inputs.targets), "dictionary": dictionary.descriptor.name]
         if subtractBias {
@@ -60,31 +62,5 @@ public struct RotationStrategy: SteeringStrategy {
         return SteeringVector(
             values: v, site: inputs.site,
             provenance: Provenance.make(strategy: self, site: inputs.site, options: reader.resolved, extra: extra))
-    }
-}
-
-/// One remembered rotation, shared by copies of a ``RotationStrategy``.
-final class RotationCache: Sendable {
-    private struct Entry {
-        var effect: LinearEffectModel
-        var dictionary: ContentDigest
-        var rotation: Matrix
-    }
-
-    private let entry = Mutex<Entry?>(nil)
-
-    /// `Q` for this estimator and dictionary, computed on first use. Comparing the estimator is cheap when
-    /// the caller passes the same arrays (Swift compares shared storage by identity first).
-    func rotation(effect: LinearEffectModel, dictionary: any FeatureDictionary) throws -> Matrix {
-        let fingerprint = dictionary.descriptor.fingerprint
-        if let hit = entry.withLock({ cached -> Matrix? in
-            guard let cached, cached.dictionary == fingerprint, cached.effect == effect else { return nil }
-            return cached.rotation
-        }) {
-            return hit
-        }
-        let q = try RotationMatrix.compute(effectModel: effect, dictionary: dictionary)
-        entry.withLock { $0 = Entry(effect: effect, dictionary: fingerprint, rotation: q) }
-        return q
     }
 }

@@ -143,4 +143,20 @@ struct ValidationTests {
         let vector = try SAETSStrategy().makeVector(Self.inputs([FeatureTarget(feature: j, weight: 3)]))
         #expect(maxAbsDifference(vector.values, expected) <= 1e-6)
     }
+
+    @Test("a strategy reused with another estimator or dictionary recomputes its remembered decomposition")
+    func memoFollowsInputs() throws {
+        let target = [FeatureTarget(feature: 6)]
+        let other = StrategyFixtures.effectModel(inputWidth: 8, outputWidth: 20, seed: 4)
+        for make in [{ RotationStrategy() as any SteeringStrategy }, { PseudoinverseStrategy() }] {
+            let reused = make()
+            var inputs = Self.inputs(target)
+            _ = try reused.makeVector(inputs)
+            inputs.effectModel = other
+            #expect(try reused.makeVector(inputs).values == make().makeVector(inputs).values, "\(reused.name)")
+            var rng = SeededGenerator(seed: 5)
+            inputs.dictionary = DecoderDictionary(decoder: rng.matrix(rows: 20, columns: 8))
+            #expect(try reused.makeVector(inputs).values == make().makeVector(inputs).values, "\(reused.name)")
+        }
+    }
 }
