@@ -45,13 +45,16 @@ public struct CAAStrategy: SteeringStrategy {
         }
         let selection = PositionSelection(lastOnly: lastOnly, includeBOS: includeBOS)
         let positive = try meanActivation(
-            model, inputs.positivePrompts, site: inputs.site, selection: selection, batchSize: batchSize, set: "positive")
+            model, inputs.positivePrompts, site: inputs.site, selection: selection, batchSize: batchSize,
+            set: "positive")
         let negative = try meanActivation(
-            model, inputs.negativePrompts, site: inputs.site, selection: selection, batchSize: batchSize, set: "negative")
+            model, inputs.negativePrompts, site: inputs.site, selection: selection, batchSize: batchSize,
+            set: "negative")
         let difference = zip(positive, negative).map { Float($0 - $1) }
         try Vector.checkFinite(difference, "CAA difference of means")
         let values =
-            normalize ? try EffectGeometry.unit(difference, "the difference of mean activations", strategy: name) : difference
+            normalize
+            ? try EffectGeometry.unit(difference, "the difference of mean activations", strategy: name) : difference
         return SteeringVector(
             values: values, site: inputs.site,
             provenance: Provenance.make(

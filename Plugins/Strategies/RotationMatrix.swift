@@ -44,7 +44,8 @@ public enum RotationMatrix {
             m.values.withUnsafeBufferPointer { p in
                 for r in 0..<d {
                     for j in 0..<n {
-                        columns.values[r * n + j] = Float(Double(p[r * features + start + j]) * inverseColumnNorms[start + j])
+                        columns.values[r * n + j] = Float(
+                            Double(p[r * features + start + j]) * inverseColumnNorms[start + j])
                     }
                 }
             }

@@ -53,7 +53,8 @@ public struct RotationStrategy: SteeringStrategy {
         var extra = ["targets": TargetChecks.describe(inputs.targets), "dictionary": dictionary.descriptor.name]
         if subtractBias {
             if let c = EffectGeometry.normalizedBiasDirection(effect) {
-                v = try EffectGeometry.unit(EffectGeometry.subtract(v, c), "normalise(Q·d) − normalise(M·b)", strategy: name)
+                v = try EffectGeometry.unit(
+                    EffectGeometry.subtract(v, c), "normalise(Q·d) − normalise(M·b)", strategy: name)
                 extra["biasTerm"] = "subtracted"
             } else {
                 extra["biasTerm"] = "zero"

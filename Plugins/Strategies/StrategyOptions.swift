@@ -17,8 +17,10 @@ struct StrategyOptionReader {
         self.strategy = strategy
         self.given = options
         for key in options.keys.sorted() where !accepted.contains(key) {
-            let list = accepted.isEmpty ? "it takes no options" : "accepted: \(accepted.sorted().joined(separator: ", "))"
-            throw .invalidArgument(what: "option '\(key)' for strategy '\(strategy)'", problem: "unknown option; \(list)")
+            let list =
+                accepted.isEmpty ? "it takes no options" : "accepted: \(accepted.sorted().joined(separator: ", "))"
+            throw .invalidArgument(
+                what: "option '\(key)' for strategy '\(strategy)'", problem: "unknown option; \(list)")
         }
     }
 

@@ -17,11 +17,15 @@ struct CAATests {
             ["positions": .string(lastOnly ? "last" : "all"), "bos": .bool(includeBOS), "normalize": .bool(normalize)]
         }
 
-        var testDescription: String { "positions=\(lastOnly ? "last" : "all") bos=\(includeBOS) normalize=\(normalize)" }
+        var testDescription: String {
+            "positions=\(lastOnly ? "last" : "all") bos=\(includeBOS) normalize=\(normalize)"
+        }
     }
 
     static let combinations: [Combination] = [false, true].flatMap { last in
-        [true, false].flatMap { bos in [true, false].map { Combination(lastOnly: last, includeBOS: bos, normalize: $0) } }
+        [true, false].flatMap { bos in
+            [true, false].map { Combination(lastOnly: last, includeBOS: bos, normalize: $0) }
+        }
     }
 
     /// The expected vector, computed prompt by prompt.
@@ -66,7 +70,8 @@ struct CAATests {
         let cos = cosine(vector.values, expected)
         #expect(cos >= Double(Tolerance.strategyCosine), "cosine \(cos)")
         let expectedNorm = norm(expected)
-        #expect(abs(Double(vector.norm) - expectedNorm) <= 1e-4 * expectedNorm, "norm \(vector.norm) vs \(expectedNorm)")
+        #expect(
+            abs(Double(vector.norm) - expectedNorm) <= 1e-4 * expectedNorm, "norm \(vector.norm) vs \(expectedNorm)")
         #expect(
             vector.provenance["options"]
                 == RecipeValue.object(combination.options).canonicalJSON)

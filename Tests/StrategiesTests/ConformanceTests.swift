@@ -15,7 +15,8 @@ struct ConformanceTests {
         [FeatureTarget(feature: 0, weight: 0.2), FeatureTarget(feature: 255, weight: -0.7)],
     ]
 
-    static func targetInputs(_ targets: [FeatureTarget], options: [String: RecipeValue] = [:]) throws -> StrategyInputs {
+    static func targetInputs(_ targets: [FeatureTarget], options: [String: RecipeValue] = [:]) throws -> StrategyInputs
+    {
         let sae = try StrategyFixtures.sae()
         return StrategyInputs(
             site: StrategyFixtures.site, targets: targets, model: try StrategyFixtures.model(), dictionary: sae,

@@ -109,7 +109,8 @@ struct TasksCLITests {
         try JSONSerialization.data(withJSONObject: object).write(to: URL(fileURLWithPath: edited))
         let shown = try Self.steer(["tasks", "show", edited])
         #expect(shown.status == 0, "\(shown.stderr)")
-        #expect(shown.stdout.contains("name:                paris") && shown.stdout.contains("targets:             123 "))
+        #expect(
+            shown.stdout.contains("name:                paris") && shown.stdout.contains("targets:             123 "))
         // Refuses to overwrite without --force.
         let again = try Self.steer(["tasks", "export", "anger", "--out", directory])
         #expect(again.status != 0 && again.stderr.contains("--force"), "\(again.stderr)")

@@ -70,7 +70,8 @@ struct ValidationTests {
         }
         #expect(notNumber.contains("expected a number"), "\(notNumber)")
         let notBool = Self.message {
-            try PseudoinverseStrategy().makeVector(Self.inputs([FeatureTarget(feature: 1)], options: ["normalize": "maybe"]))
+            try PseudoinverseStrategy().makeVector(
+                Self.inputs([FeatureTarget(feature: 1)], options: ["normalize": "maybe"]))
         }
         #expect(notBool.contains("true or false"), "\(notBool)")
     }
@@ -89,7 +90,9 @@ struct ValidationTests {
             try SAETSStrategy().makeVector(Self.inputs([FeatureTarget(feature: 2), FeatureTarget(feature: 2)]))
         }
         #expect(duplicate.contains("feature 2 is listed twice"), "\(duplicate)")
-        let zero = Self.message { try SAEDirectStrategy().makeVector(Self.inputs([FeatureTarget(feature: 2, weight: 0)])) }
+        let zero = Self.message {
+            try SAEDirectStrategy().makeVector(Self.inputs([FeatureTarget(feature: 2, weight: 0)]))
+        }
         #expect(zero.contains("every weight is zero"), "\(zero)")
         let infinite = Self.message {
             try RotationStrategy().makeVector(Self.inputs([FeatureTarget(feature: 2, weight: .infinity)]))
@@ -114,7 +117,9 @@ struct ValidationTests {
         #expect(saeTS.provenance["version"] == "1" && saeTS.provenance["site"] == "blocks.12.hook_resid_post")
         let pinv = try PseudoinverseStrategy().makeVector(Self.inputs(target))
         let rcond = Double(20) * Double(Float.ulpOfOne)
-        #expect(pinv.provenance["options"] == RecipeValue.object(["normalize": true, "rcond": .double(rcond)]).canonicalJSON)
+        #expect(
+            pinv.provenance["options"]
+                == RecipeValue.object(["normalize": true, "rcond": .double(rcond)]).canonicalJSON)
         let rotation = try RotationStrategy().makeVector(Self.inputs(target))
         #expect(rotation.provenance["options"] == #"{"subtractBias":true}"#)
         #expect(try SAEDirectStrategy().makeVector(Self.inputs(target)).provenance["options"] == "{}")

@@ -43,7 +43,9 @@ extension SteeringTask {
             }
         }
         for (field, prompts) in [("positive_prompts", positivePrompts), ("negative_prompts", negativePrompts)] {
-            guard !prompts.isEmpty else { throw fail(field, "is empty; CAA needs at least one prompt (the method uses 10–13)") }
+            guard !prompts.isEmpty else {
+                throw fail(field, "is empty; CAA needs at least one prompt (the method uses 10–13)")
+            }
             var seen = Set<String>()
             for (index, prompt) in prompts.enumerated() {
                 guard !prompt.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {

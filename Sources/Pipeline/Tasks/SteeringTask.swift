@@ -110,7 +110,9 @@ public struct SteeringTask: Sendable, Hashable, Codable {
         }
         let c = try decoder.container(keyedBy: CodingKeys.self)
         func targetList(_ key: CodingKeys) throws -> [FeatureTarget] {
-            try c.decode([TargetEntry].self, forKey: key).map { FeatureTarget(feature: $0.feature, weight: $0.weight ?? 1) }
+            try c.decode([TargetEntry].self, forKey: key).map {
+                FeatureTarget(feature: $0.feature, weight: $0.weight ?? 1)
+            }
         }
         name = try c.decode(String.self, forKey: .name)
         description = try c.decode(String.self, forKey: .description)

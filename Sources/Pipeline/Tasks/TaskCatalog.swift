@@ -95,7 +95,8 @@ public enum TaskCatalog {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             try Data(json.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
-            throw PipelineError.invalidInput(what: "export of task '\(name)'", problem: "cannot write \(path) (\(error))")
+            throw PipelineError.invalidInput(
+                what: "export of task '\(name)'", problem: "cannot write \(path) (\(error))")
         }
         return path
     }
@@ -116,9 +117,11 @@ public enum TaskCatalog {
         func at(_ keys: [any CodingKey]) -> String { keys.isEmpty ? source : "\(source), field '\(path(keys))'" }
         switch error {
         case .keyNotFound(let key, let context):
-            return .invalidInput(what: at(context.codingPath + [key]), problem: "is missing; see Docs/Tasks.md for the format")
+            return .invalidInput(
+                what: at(context.codingPath + [key]), problem: "is missing; see Docs/Tasks.md for the format")
         case .typeMismatch(let type, let context):
-            return .invalidInput(what: at(context.codingPath), problem: "has the wrong type; expected \(typeName(type))")
+            return .invalidInput(
+                what: at(context.codingPath), problem: "has the wrong type; expected \(typeName(type))")
         case .valueNotFound(let type, let context):
             return .invalidInput(what: at(context.codingPath), problem: "is null; expected \(typeName(type))")
         case .dataCorrupted(let context):

@@ -18,7 +18,9 @@ struct TasksList: AsyncParsableCommand {
         for row in [header] + rows {
             var line = ""
             for (column, cell) in row.enumerated() {
-                line += column < widths.count ? cell.padding(toLength: widths[column] + 2, withPad: " ", startingAt: 0) : cell
+                line +=
+                    column < widths.count
+                    ? cell.padding(toLength: widths[column] + 2, withPad: " ", startingAt: 0) : cell
             }
             print(line)
         }

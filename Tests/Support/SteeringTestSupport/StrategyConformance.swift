@@ -22,19 +22,26 @@ public func checkSteeringStrategy(
     tolerance: Float = 1e-5, sourceLocation: SourceLocation = #_sourceLocation
 ) throws {
     let vector = try strategy.makeVector(inputs)
-    let width = inputs.model?.descriptor.hiddenSize ?? inputs.effectModel?.inputWidth ?? inputs.dictionary?.descriptor.inputWidth
+    let width =
+        inputs.model?.descriptor.hiddenSize ?? inputs.effectModel?.inputWidth
+        ?? inputs.dictionary?.descriptor.inputWidth
     if let width {
-        #expect(vector.values.count == width, "vector width \(vector.values.count) ≠ d_model \(width)", sourceLocation: sourceLocation)
+        #expect(
+            vector.values.count == width, "vector width \(vector.values.count) ≠ d_model \(width)",
+            sourceLocation: sourceLocation)
     }
     #expect(vector.values.allSatisfy { $0.isFinite }, "vector must be finite", sourceLocation: sourceLocation)
     if normalized {
         #expect(abs(vector.norm - 1) <= tolerance, "norm \(vector.norm) is not 1", sourceLocation: sourceLocation)
     }
-    #expect(try strategy.makeVector(inputs).values == vector.values, "must be deterministic", sourceLocation: sourceLocation)
+    #expect(
+        try strategy.makeVector(inputs).values == vector.values, "must be deterministic", sourceLocation: sourceLocation
+    )
     #expect(vector.site == inputs.site, "site \(vector.site) ≠ \(inputs.site)", sourceLocation: sourceLocation)
     #expect(vector.provenance["strategy"] == strategy.name, sourceLocation: sourceLocation)
     #expect(vector.provenance["version"] == String(strategy.version), sourceLocation: sourceLocation)
-    #expect(vector.provenance["options"] != nil, "provenance must carry the options used", sourceLocation: sourceLocation)
+    #expect(
+        vector.provenance["options"] != nil, "provenance must carry the options used", sourceLocation: sourceLocation)
 
     let takesTargets = strategy.requirements.contains(.targets)
     if scaleInvariant && takesTargets {
@@ -54,10 +61,12 @@ public func checkSteeringStrategy(
             bad.targets = [FeatureTarget(feature: feature)]
             do {
                 _ = try strategy.makeVector(bad)
-                Issue.record("target feature \(feature) of \(featureCount) did not throw", sourceLocation: sourceLocation)
+                Issue.record(
+                    "target feature \(feature) of \(featureCount) did not throw", sourceLocation: sourceLocation)
             } catch let error as SteeringError {
                 guard case .indexOutOfRange(_, let index, let range) = error else {
-                    Issue.record("target \(feature): expected indexOutOfRange, got \(error)", sourceLocation: sourceLocation)
+                    Issue.record(
+                        "target \(feature): expected indexOutOfRange, got \(error)", sourceLocation: sourceLocation)
                     continue
                 }
                 #expect(index == feature && range == 0..<featureCount, sourceLocation: sourceLocation)
@@ -88,7 +97,9 @@ public func checkSteeringStrategy(
         case .targets: missing.targets = []
         case .contrastivePrompts: missing.negativePrompts = []
         }
-        #expect(throws: SteeringError.self, "missing \(requirement.rawValue) must throw", sourceLocation: sourceLocation) {
+        #expect(
+            throws: SteeringError.self, "missing \(requirement.rawValue) must throw", sourceLocation: sourceLocation
+        ) {
             try strategy.makeVector(missing)
         }
     }
