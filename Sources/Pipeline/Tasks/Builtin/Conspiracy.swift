@@ -40,7 +40,7 @@ extension BuiltinTasks {
                 "behaviour_criterion": "The text suggests a conspiracy theory or a belief in a hidden plot.",
                 "coherence_criterion": "The text makes sense as a whole and its grammar is correct.",
                 "lexicon": [
-                    "conspiracy", "cover-up", "cover up", "secret", "secretly", "hidden", "hiding", "truth", "elites",
+                    "conspiracy", "cover-up", "secret", "secretly", "hidden", "hiding", "truth", "elites",
                     "illuminati", "agenda", "hoax", "lies", "plot", "sheeple", "suppressed", "propaganda", "deep state",
                     "false flag", "new world order", "mind control", "they don't want you to know", "wake up", "staged"
                 ]
