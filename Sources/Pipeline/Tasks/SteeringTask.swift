@@ -127,6 +127,7 @@ public struct SteeringTask: Sendable, Hashable, Codable {
         lexicon = try c.decodeIfPresent([String].self, forKey: .lexicon)
     }
 
+    /// Encodes the JSON format of Docs/Tasks.md (every target with its weight; `lexicon` only when set).
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(name, forKey: .name)
