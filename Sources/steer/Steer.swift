@@ -12,6 +12,6 @@ struct Steer: AsyncParsableCommand {
             """,
         subcommands: [
             Tokenize.self, Forward.self, Generate.self, Features.self, SAECommand.self, EffectsCommand.self, Store.self,
-            TasksCommand.self,
+            TasksCommand.self, VectorCommand.self,
         ])
 }
