@@ -16,7 +16,12 @@ public enum NamedTensorFile: Sendable {
 
     /// The formats ``open(path:)`` recognises, by extension.
     public enum Format: String, Sendable, CaseIterable {
-        case safetensors, pytorch, npz
+        /// safetensors (`.safetensors`).
+        case safetensors
+        /// A `torch.save` ZIP checkpoint (`.pt`, `.pth`, `.bin`, `.ckpt`).
+        case pytorch
+        /// A numpy archive (`.npz`).
+        case npz
 
         /// The format a path's extension names (case-insensitive), or nil.
         public init?(path: String) {

@@ -42,7 +42,9 @@ struct VectorExportCLITests {
     func formats() throws {
         try withCLIStore { steer, directory in
             let fixture = try VectorStore(path: steer.storePath)
-            let npy = try steer.run(["vector", "export", "vector/london", "--format", "npy", "--out", directory + "/v.npy"])
+            let npy = try steer.run([
+                "vector", "export", "vector/london", "--format", "npy", "--out", directory + "/v.npy",
+            ])
             #expect(npy.status == 0, "\(npy.all)")
             let array = try NPY.read(path: directory + "/v.npy")
             #expect(array.shape == [24] && array.dtype == .f32)
@@ -64,7 +66,10 @@ struct VectorExportCLITests {
             #expect(control.modelHint == "gemma2")
             #expect(control.directions == [12: fixture.values])
 
-            let json = try steer.run(["vector", "export", String(fixture.withLayer.hex.prefix(8)), "--format", "json", "--out", directory + "/v.json"])
+            let json = try steer.run([
+                "vector", "export", String(fixture.withLayer.hex.prefix(8)), "--format", "json", "--out",
+                directory + "/v.json",
+            ])
             #expect(json.status == 0, "\(json.all)")
             let data = try Data(contentsOf: URL(fileURLWithPath: directory + "/v.json"))
             let document = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
@@ -119,9 +124,11 @@ struct VectorExportCLITests {
         try withCLIStore { steer, directory in
             let input = directory + "/input.npy"
             try NPY.write(NDArray(floats: [0.5, -1, 2], shape: [3]), to: input)
-            let result = try steer.run(["vector", "export", input, "--out", directory + "/x.gguf", "--layer", "3"], store: false)
+            let result = try steer.run(
+                ["vector", "export", input, "--out", directory + "/x.gguf", "--layer", "3"], store: false)
             #expect(result.status == 0, "\(result.all)")
-            #expect(try LlamaControlVector(file: GGUFFile(path: directory + "/x.gguf")).directions == [3: [0.5, -1, 2]])
+            #expect(
+                try LlamaControlVector(file: GGUFFile(path: directory + "/x.gguf")).directions == [3: [0.5, -1, 2]])
             let json = try steer.run(["vector", "export", input, "--out", directory + "/x.json"], store: false)
             #expect(json.status == 0, "\(json.all)")
             let text = try String(contentsOfFile: directory + "/x.json", encoding: .utf8)

@@ -48,7 +48,10 @@ struct GGUFTests {
         #expect(bytes.count % 32 == 0)
         let file = try GGUFFile(mapping: MappedFile(copying: bytes, path: "cv.gguf"))
         #expect(file.version == 3 && file.alignment == 32)
-        #expect(file.metadata.map(\.key) == ["general.architecture", "controlvector.model_hint", "controlvector.layer_count"])
+        #expect(
+            file.metadata.map(\.key) == [
+                "general.architecture", "controlvector.model_hint", "controlvector.layer_count",
+            ])
         #expect(file.value("general.architecture") == .string("controlvector"))
         #expect(file.value("controlvector.model_hint") == .string("gemma2"))
         #expect(file.value("controlvector.layer_count") == .int32(1))
@@ -128,7 +131,9 @@ struct GGUFTests {
         #expect(expectFormatError { try writer.set("k", .int32(2)) } != nil)
         #expect(expectFormatError { try writer.set("general.alignment", .uint32(8)) } != nil)
         #expect(expectFormatError { try writer.set("mixed", .array(.int32, [.int32(1), .uint8(2)])) } != nil)
-        #expect(expectFormatError { try writer.addTensor(String(repeating: "n", count: 64), floats: [1], shape: [1]) } != nil)
+        #expect(
+            expectFormatError { try writer.addTensor(String(repeating: "n", count: 64), floats: [1], shape: [1]) }
+                != nil)
         #expect(expectFormatError { try writer.addTensor("bad", floats: [1, 2], shape: [3]) } != nil)
         #expect(expectFormatError { try writer.addTensor("zero", floats: [], shape: [0]) } != nil)
         writer.alignment = 24
@@ -143,7 +148,8 @@ struct GGUFTests {
 
     @Test("Malformed files: every truncation, bad headers, random damage")
     func malformed() throws {
-        let vector = LlamaControlVector(modelHint: "gemma2", directions: [3: Self.vector(6, seed: 2), 9: Self.vector(6, seed: 3)])
+        let vector = LlamaControlVector(
+            modelHint: "gemma2", directions: [3: Self.vector(6, seed: 2), 9: Self.vector(6, seed: 3)])
         let good = try vector.gguf().serialized()
         try Self.exercise(good)
         // The data of the last tensor ends 8 bytes before the file (padding), so shorter cuts must all fail.
@@ -203,7 +209,8 @@ struct GGUFTests {
         }
         try withTemporaryDirectory { directory in
             let single = Self.vector(2304, seed: 12)
-            try LlamaControlVector(vector: single, afterBlock: 12, modelHint: "gemma2").write(to: directory + "/one.gguf")
+            try LlamaControlVector(vector: single, afterBlock: 12, modelHint: "gemma2").write(
+                to: directory + "/one.gguf")
             try NPY.write(NDArray(floats: single, shape: [2304]), to: directory + "/one.npy")
             let result = try #require(
                 try GGUFPython.check([directory + "/one.gguf", directory + "/one.npy", "--layer", "12"]))

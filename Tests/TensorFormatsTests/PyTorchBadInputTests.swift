@@ -71,7 +71,9 @@ struct PyTorchBadInputTests {
     func handWritten() throws {
         // [1, -2, 70000, "é", 0.5, True, None] via EMPTY_LIST, MARK, APPENDS, BINPUT/BINGET.
         var pickle: [UInt8] = [0x80, 0x02, UInt8(ascii: "]"), UInt8(ascii: "q"), 0, UInt8(ascii: "(")]
-        pickle += [UInt8(ascii: "K"), 1, UInt8(ascii: "J"), 0xFE, 0xFF, 0xFF, 0xFF, UInt8(ascii: "J"), 0x70, 0x11, 1, 0]
+        pickle += [
+            UInt8(ascii: "K"), 1, UInt8(ascii: "J"), 0xFE, 0xFF, 0xFF, 0xFF, UInt8(ascii: "J"), 0x70, 0x11, 1, 0,
+        ]
         pickle += [0x8C, 2, 0xC3, 0xA9, UInt8(ascii: "G"), 0x3F, 0xE0, 0, 0, 0, 0, 0, 0, 0x88, UInt8(ascii: "N")]
         pickle += [UInt8(ascii: "e"), UInt8(ascii: "0"), UInt8(ascii: "h"), 0, UInt8(ascii: ".")]
         guard case .list(let list) = try unpickle(pickle) else {
@@ -120,7 +122,8 @@ struct PyTorchBadInputTests {
     @Test("Self-referencing containers cannot make flattening recurse forever")
     func selfReference() throws {
         // l = []; l.append(l)  → EMPTY_LIST BINPUT 0 BINGET 0 APPEND STOP
-        let pickle: [UInt8] = [0x80, 0x02, UInt8(ascii: "]"), UInt8(ascii: "q"), 0, UInt8(ascii: "h"), 0]
+        let pickle: [UInt8] =
+            [0x80, 0x02, UInt8(ascii: "]"), UInt8(ascii: "q"), 0, UInt8(ascii: "h"), 0]
             + [UInt8(ascii: "a"), UInt8(ascii: ".")]
         let archive = try makeArchive(pickle: pickle)
         let error = expectFormatError { try PyTorchCheckpoint(mapping: MappedFile(copying: archive, path: "loop.pt")) }

@@ -68,7 +68,8 @@ struct PyTorchCheckpointTests {
     @Test("Every storage dtype torch writes is read exactly")
     func dtypes() throws {
         let checkpoint = try PyTorchCheckpoint(path: TorchFixtures.path("dtypes.pt"))
-        let dtypes = try Dictionary(uniqueKeysWithValues: checkpoint.tensorNames.map { ($0, try checkpoint.info($0).dtype) })
+        let dtypes = try Dictionary(
+            uniqueKeysWithValues: checkpoint.tensorNames.map { ($0, try checkpoint.info($0).dtype) })
         #expect(
             dtypes == [
                 "f32": .f32, "f16": .f16, "bf16": .bf16, "f64": .f64, "i64": .i64, "i32": .i32, "i16": .i16,

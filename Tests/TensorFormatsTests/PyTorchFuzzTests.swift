@@ -14,7 +14,11 @@ struct PyTorchFuzzTests {
         let checkpoint = try PyTorchCheckpoint(mapping: MappedFile(copying: bytes, path: "fuzz.pt"))
         for name in checkpoint.tensorNames {
             let info = try checkpoint.info(name)
-            if info.dtype.isConvertibleToFloat { _ = try checkpoint.floats(name) } else { _ = try checkpoint.int64s(name) }
+            if info.dtype.isConvertibleToFloat {
+                _ = try checkpoint.floats(name)
+            } else {
+                _ = try checkpoint.int64s(name)
+            }
         }
     }
 
@@ -45,7 +49,8 @@ struct PyTorchFuzzTests {
             for length in 0..<pickle.count {
                 let cut = Array(pickle.prefix(length))
                 #expect(
-                    Self.threw({ _ = try cut.withUnsafeBytes { try RestrictedUnpickler.load($0, path: "f", member: "m") } },
+                    Self.threw(
+                        { _ = try cut.withUnsafeBytes { try RestrictedUnpickler.load($0, path: "f", member: "m") } },
                         "length \(length)"), "a pickle cut to \(length) of \(pickle.count) bytes was accepted")
             }
         }
@@ -61,7 +66,8 @@ struct PyTorchFuzzTests {
                 let position = Int(generator.next() % UInt64(damaged.count))
                 damaged[position] ^= UInt8(1 + generator.next() % 255)
             }
-            _ = Self.threw({ _ = try damaged.withUnsafeBytes { try RestrictedUnpickler.load($0, path: "f", member: "m") } },
+            _ = Self.threw(
+                { _ = try damaged.withUnsafeBytes { try RestrictedUnpickler.load($0, path: "f", member: "m") } },
                 "flip case \(index)")
         }
     }

@@ -238,10 +238,12 @@ struct GGUFReader {
                         + "of the \(bytes.count)-byte file; it was truncated", tensor.name)
             }
             tensors.append(
-                GGUFTensorInfo(name: tensor.name, type: tensor.type, shape: tensor.shape, dataRange: begin..<(begin + size)))
+                GGUFTensorInfo(
+                    name: tensor.name, type: tensor.type, shape: tensor.shape, dataRange: begin..<(begin + size)))
         }
         let ordered = tensors.sorted { $0.dataRange.lowerBound < $1.dataRange.lowerBound }
-        for (earlier, later) in zip(ordered, ordered.dropFirst()) where earlier.dataRange.upperBound > later.dataRange.lowerBound {
+        for (earlier, later) in zip(ordered, ordered.dropFirst())
+        where earlier.dataRange.upperBound > later.dataRange.lowerBound {
             throw fail("its data overlaps that of '\(earlier.name)'; the file is corrupt", later.name)
         }
         return Parsed(version: version, alignment: alignment, metadata: metadata, tensors: tensors)

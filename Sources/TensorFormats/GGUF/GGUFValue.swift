@@ -2,18 +2,31 @@
 
 /// The type tag of a GGUF metadata value, as stored (u32).
 public enum GGUFValueType: UInt32, Sendable, CaseIterable {
+    /// An unsigned 8-bit integer.
     case uint8 = 0
+    /// A signed 8-bit integer.
     case int8 = 1
+    /// An unsigned 16-bit integer.
     case uint16 = 2
+    /// A signed 16-bit integer.
     case int16 = 3
+    /// An unsigned 32-bit integer.
     case uint32 = 4
+    /// A signed 32-bit integer.
     case int32 = 5
+    /// An IEEE binary32 float.
     case float32 = 6
+    /// A boolean stored as one byte, 0 or 1.
     case bool = 7
+    /// A UTF-8 string with a u64 byte length.
     case string = 8
+    /// A typed array: element type (u32), count (u64), values.
     case array = 9
+    /// An unsigned 64-bit integer.
     case uint64 = 10
+    /// A signed 64-bit integer.
     case int64 = 11
+    /// An IEEE binary64 float.
     case float64 = 12
 
     /// Bytes of one value of a fixed-size type; nil for strings and arrays.
@@ -30,19 +43,31 @@ public enum GGUFValueType: UInt32, Sendable, CaseIterable {
 
 /// A GGUF metadata value.
 public indirect enum GGUFValue: Sendable, Equatable {
+    /// An unsigned 8-bit integer.
     case uint8(UInt8)
+    /// A signed 8-bit integer.
     case int8(Int8)
+    /// An unsigned 16-bit integer.
     case uint16(UInt16)
+    /// A signed 16-bit integer.
     case int16(Int16)
+    /// An unsigned 32-bit integer.
     case uint32(UInt32)
+    /// A signed 32-bit integer.
     case int32(Int32)
+    /// An IEEE binary32 float.
     case float32(Float)
+    /// A boolean stored as one byte, 0 or 1.
     case bool(Bool)
+    /// A UTF-8 string with a u64 byte length.
     case string(String)
     /// An array of values that all have the element type given first (arrays of arrays are allowed).
     case array(GGUFValueType, [GGUFValue])
+    /// An unsigned 64-bit integer.
     case uint64(UInt64)
+    /// A signed 64-bit integer.
     case int64(Int64)
+    /// An IEEE binary64 float.
     case float64(Double)
 
     /// The type tag written before the value.
@@ -89,13 +114,21 @@ public indirect enum GGUFValue: Sendable, Equatable {
 /// The element type of a GGUF tensor (ggml's `ggml_type`), for the unquantized types this package reads and
 /// writes.
 public enum GGUFTensorType: UInt32, Sendable, CaseIterable {
+    /// IEEE binary32 floats (ggml type 0).
     case f32 = 0
+    /// IEEE binary16 floats (ggml type 1).
     case f16 = 1
+    /// Signed 8-bit integers (ggml type 24).
     case i8 = 24
+    /// Signed 16-bit integers (ggml type 25).
     case i16 = 25
+    /// Signed 32-bit integers (ggml type 26).
     case i32 = 26
+    /// Signed 64-bit integers (ggml type 27).
     case i64 = 27
+    /// IEEE binary64 floats (ggml type 28).
     case f64 = 28
+    /// bfloat16 floats (ggml type 30).
     case bf16 = 30
 
     /// Bytes per element.

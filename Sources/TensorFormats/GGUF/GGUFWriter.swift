@@ -68,7 +68,8 @@ public struct GGUFWriter: Sendable {
             throw TensorFormatError(path: Self.label, tensor: name, "floats can be stored as F32, F16, BF16 or F64")
         }
         guard checkedProduct(shape) == floats.count else {
-            throw TensorFormatError(path: Self.label, tensor: name, "shape \(shape) does not hold \(floats.count) values")
+            throw TensorFormatError(
+                path: Self.label, tensor: name, "shape \(shape) does not hold \(floats.count) values")
         }
         try addTensor(name, type: type, shape: shape, bytes: bytes)
     }
@@ -81,7 +82,9 @@ public struct GGUFWriter: Sendable {
         guard !name.isEmpty, name.utf8.count <= GGUFLayout.maximumTensorNameBytes else {
             throw fail("tensor names must be 1–\(GGUFLayout.maximumTensorNameBytes) bytes (ggml's limit)")
         }
-        guard !tensors.contains(where: { $0.name == name }) else { throw fail("a tensor with this name was already added") }
+        guard !tensors.contains(where: { $0.name == name }) else {
+            throw fail("a tensor with this name was already added")
+        }
         guard (1...GGUFLayout.maximumDimensions).contains(shape.count), shape.allSatisfy({ $0 > 0 }) else {
             throw fail("shape \(shape) must have 1–\(GGUFLayout.maximumDimensions) positive dimensions")
         }

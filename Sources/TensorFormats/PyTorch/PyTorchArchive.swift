@@ -96,9 +96,11 @@ struct PyTorchArchive {
     }
 
     /// The text of a small bookkeeping member (at most 64 bytes, UTF-8).
-    private static func smallText(_ member: ZipMember, in bytes: UnsafeRawBufferPointer, path: String) throws -> String {
+    private static func smallText(_ member: ZipMember, in bytes: UnsafeRawBufferPointer, path: String) throws -> String
+    {
         guard member.uncompressedSize <= 64 else {
-            throw TensorFormatError(path: path, tensor: member.name, "is \(member.uncompressedSize) bytes; expected a word")
+            throw TensorFormatError(
+                path: path, tensor: member.name, "is \(member.uncompressedSize) bytes; expected a word")
         }
         let data = try contents(member, in: bytes, path: path)
         guard let text = validatedUTF8(data) else {

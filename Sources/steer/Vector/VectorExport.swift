@@ -31,7 +31,8 @@ struct VectorExport: AsyncParsableCommand {
 
     @OptionGroup var storeOptions: StoreOptions
 
-    @Argument(help: ArgumentHelp("A vector artifact (alias, key or unique key prefix) or a .npy file.", valueName: "vector"))
+    @Argument(
+        help: ArgumentHelp("A vector artifact (alias, key or unique key prefix) or a .npy file.", valueName: "vector"))
     var reference: String
 
     @Option(help: "Output format: npy, safetensors, gguf or json (default: from the --out extension).")
@@ -66,7 +67,8 @@ struct VectorExport: AsyncParsableCommand {
         let format = self.format ?? VectorExportFormat(path: out) ?? .npy
         let values = vector.values
         if format == .gguf || format == .json, let index = values.firstIndex(where: { !$0.isFinite }) {
-            throw VectorExportFailure("element \(index) of the vector is \(values[index]); \(format) needs finite values.")
+            throw VectorExportFailure(
+                "element \(index) of the vector is \(values[index]); \(format) needs finite values.")
         }
         switch format {
         case .npy:
@@ -134,7 +136,8 @@ private struct ExportedVector {
     private static func checkedShape(_ shape: [Int], of what: String, _ read: () throws -> [Float]) throws -> [Float] {
         let isVector = (shape.count == 1 && shape[0] > 0) || (shape.count == 2 && shape[0] == 1 && shape[1] > 0)
         guard isVector else {
-            throw VectorExportFailure("\(what) has shape \(shape); a steering vector is 1-D [d_model] (or [1, d_model]).")
+            throw VectorExportFailure(
+                "\(what) has shape \(shape); a steering vector is 1-D [d_model] (or [1, d_model]).")
         }
         return try read()
     }
