@@ -158,6 +158,12 @@ public struct LinearAdamEstimator: EffectEstimator {
         }
     }
 
+    /// The initial `M` this estimator draws for `seed` (row-major `[rows, columns]`).
+    package static func kaimingUniform(rows: Int, columns: Int, seed: Int) -> [Float] {
+        var random = EstimatorRandom(seed: UInt64(seed))
+        return kaimingUniform(rows: rows, columns: columns, using: &random)
+    }
+
     /// `U(−√(6/columns), +√(6/columns))`, PyTorch `kaiming_uniform_` (a = 0) on a `[rows, columns]` tensor.
     static func kaimingUniform(rows: Int, columns: Int, using random: inout EstimatorRandom) -> [Float] {
         let bound = Float((6.0 / Double(columns)).squareRoot())
