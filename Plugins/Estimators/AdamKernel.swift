@@ -34,7 +34,7 @@ struct AdamStepScalars {
 /// The element-wise Adam update in PyTorch's order of operations:
 ///
 /// ```
-/// m ← m + (1−β₁)·(g − m)                      (lerp, fused multiply-add)
+/// m ← m + (1−β₁)·(g − m)                      (lerp_)
 /// v ← β₂·v + (1−β₂)·g·g                       (mul_ then addcmul_)
 /// p ← p + (−lr/(1−β₁ᵗ))·m / (√v/√(1−β₂ᵗ) + ε) (addcdiv_)
 /// ```
@@ -74,11 +74,13 @@ enum AdamKernel {
         let step = s.negativeStepSize, correction = s.biasCorrection2Sqrt, eps = s.epsilon
         for i in range {
             let gradient = g[i]
-            let first = m[i].addingProduct(w1, gradient - m[i])
+            let first = m[i] + w1 * (gradient - m[i])
             let second = v[i] * b2 + w2 * gradient * gradient
             m[i] = first
             v[i] = second
-            let denominator = second.squareRoot() / correction + eps
+            // v ≥ 0 always, so `magnitude` changes nothing; it lets LLVM use the vector square root instead of
+            // a libm call that must set errno for negative inputs (3–4× faster, and the loop vectorises).
+            let denominator = second.magnitude.squareRoot() / correction + eps
             p[i] += step * first / denominator
         }
     }

@@ -12,5 +12,6 @@ struct Steer: AsyncParsableCommand {
             """,
         subcommands: [
             Tokenize.self, Forward.self, Generate.self, Features.self, SAECommand.self, Store.self,
+            EffectsCommand.self, EstimatorsCommand.self,
         ])
 }
