@@ -84,14 +84,14 @@ public enum EffectDatasetRecipes {
     /// The recipe stored for a dataset: `base` with one input per chunk, so `steer store gc` keeps the
     /// chunks of every dataset it keeps.
     public static func manifest(base: Recipe, chunks: [ContentDigest]) throws(PipelineError) -> Recipe {
+        if let reserved = base.inputs.keys.sorted().first(where: { $0.hasPrefix(chunkInputPrefix) }) {
+            throw .invalidInput(
+                what: "dataset recipe input '\(reserved)'",
+                problem: "inputs starting with '\(chunkInputPrefix)' are reserved for the dataset's chunks; rename it")
+        }
         var recipe = base
         for (index, key) in chunks.enumerated() {
             let name = chunkInputPrefix + String(repeating: "0", count: max(0, 6 - String(index).count)) + String(index)
-            guard recipe.inputs[name] == nil else {
-                throw .invalidInput(
-                    what: "dataset recipe input '\(name)'",
-                    problem: "inputs starting with '\(chunkInputPrefix)' are reserved for the dataset's chunks; rename it")
-            }
             recipe.inputs[name] = key
         }
         return recipe

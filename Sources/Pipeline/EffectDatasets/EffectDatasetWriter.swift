@@ -92,13 +92,14 @@ public final class EffectDatasetWriter {
         guard count > 0 else {
             throw PipelineError.invalidInput(what: "effect dataset", problem: "no rows were appended")
         }
+        _ = try EffectDatasetRecipes.manifest(base: recipe, chunks: [])
         if !buffer.isEmpty { try flush() }
-        finished = true
         let manifest = EffectDatasetManifest(
             count: count, inputWidth: inputWidth, outputWidth: outputWidth, chunkRows: chunkRows, chunks: chunks,
             provenance: provenance)
-        let stored = try EffectDatasetRecipes.manifest(base: recipe, chunks: chunks)
-        return try store.put(recipe: stored, json: manifest)
+        let key = try store.put(recipe: EffectDatasetRecipes.manifest(base: recipe, chunks: chunks), json: manifest)
+        finished = true
+        return key
     }
 
     private func flush() throws {
