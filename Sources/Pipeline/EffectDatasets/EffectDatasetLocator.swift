@@ -22,9 +22,12 @@ public enum EffectDatasetLocator {
     }
 
     /// Opens `reference` (see the type's documentation).
+    /// - Parameter cacheLimitBytes: Decoded-chunk cache of a stored dataset
+    ///   (``StoredEffectDataset/cacheLimitBytes``); streaming readers such as ridge need only a few chunks.
     /// - Throws: ``ArtifactStoreError`` for an unknown alias or key; errors of the import or the manifest.
     public static func open(
-        _ reference: String, store: ArtifactStore, chunkRows: Int = 1024, progress: ProgressReporter? = nil
+        _ reference: String, store: ArtifactStore, chunkRows: Int = 1024,
+        cacheLimitBytes: Int = StoredEffectDataset.defaultCacheLimit, progress: ProgressReporter? = nil
     ) throws -> Located {
         if isFile(reference) {
             let result = try EffectDatasetImport.importSafetensors(
@@ -34,6 +37,7 @@ public enum EffectDatasetLocator {
             return Located(source: source, key: result.key, imported: result.imported)
         }
         let key = try store.resolve(reference)
-        return Located(source: try StoredEffectDataset(store: store, key: key), key: key, imported: nil)
+        let source = try StoredEffectDataset(store: store, key: key, cacheLimitBytes: cacheLimitBytes)
+        return Located(source: source, key: key, imported: nil)
     }
 }

@@ -19,11 +19,15 @@ struct DatasetArguments: ParsableArguments {
         guard validationSize >= 0 else { throw ValidationError("--validation-size must be ≥ 0, got \(validationSize).") }
     }
 
-    /// Opens the dataset, importing a file and saying so.
-    func open(store: ArtifactStore) throws -> EffectDatasetLocator.Located {
+    /// Opens the dataset, importing a file and saying so. With `streaming` (every estimator reads the rows
+    /// in order, as ridge does) a stored dataset keeps only a few decoded chunks in memory; otherwise it
+    /// caches them all, for the random batches of linear-adam.
+    func open(store: ArtifactStore, streaming: Bool) throws -> EffectDatasetLocator.Located {
         let isFile = EffectDatasetLocator.isFile(dataset)
         let progress = isFile ? ProgressReporter(label: "import", total: nil, unit: "rows") : nil
-        let located = try EffectDatasetLocator.open(dataset, store: store, progress: progress)
+        let located = try EffectDatasetLocator.open(
+            dataset, store: store, cacheLimitBytes: streaming ? 256 << 20 : StoredEffectDataset.defaultCacheLimit,
+            progress: progress)
         progress?.finish()
         switch located.imported {
         case .some(true): print("Imported \(dataset) as dataset \(located.key.short).")
@@ -109,5 +113,6 @@ func printDiagnostics(_ d: EstimatorDiagnostics) {
     print(
         "  cosine          mean \(f(c.mean)), min \(f(c.min)), "
             + "quartiles \(f(c.lowerQuartile)) / \(f(c.median)) / \(f(c.upperQuartile)), max \(f(c.max))")
-    print("  top-\(d.topK) overlap   mean \(String(format: "%.3f", d.topKOverlap.mean))")
+    let overlap = "top-\(d.topK) overlap".padding(toLength: 16, withPad: " ", startingAt: 0)
+    print("  \(overlap)mean \(String(format: "%.3f", d.topKOverlap.mean))")
 }

@@ -41,7 +41,7 @@ struct EstimatorsCompare: AsyncParsableCommand {
     func run() async throws {
         let models = try hyperparameters.makeEstimators(names)
         let store = try store.open(readOnly: false, create: true)
-        let located = try data.open(store: store)
+        let located = try data.open(store: store, streaming: names.allSatisfy { $0 == "ridge" })
         let split = EffectDataSplit(validationSize: data.validationSize)
         let comparison = try EffectEstimatorComparison.run(
             models, on: located.source, split: split, store: store, topK: topK,

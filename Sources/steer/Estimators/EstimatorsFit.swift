@@ -41,7 +41,7 @@ struct EstimatorsFit: AsyncParsableCommand {
     func run() async throws {
         let estimator = try hyperparameters.makeEstimators([self.estimator])[0]
         let store = try store.open(readOnly: false, create: true)
-        let located = try data.open(store: store)
+        let located = try data.open(store: store, streaming: estimator.name == "ridge")
         let split = EffectDataSplit(validationSize: data.validationSize)
         let (training, validation) = try split.partition(count: located.source.count)
         let result = try EstimatorFitting.fit(
