@@ -18,7 +18,8 @@ enum EstimatorInput {
         guard rows.count >= minimum else {
             throw .invalidArgument(
                 what: "training rows for '\(estimator)'",
-                problem: "it needs at least \(minimum) rows, got \(rows.count); add data or shrink the validation split")
+                problem: "it needs at least \(minimum) rows, got \(rows.count); add data or shrink the validation split"
+            )
         }
         var seen = Set<Int>()
         seen.reserveCapacity(rows.count)

@@ -15,11 +15,13 @@ enum RidgeSolver {
         var rhs = [Double](repeating: 0, count: d * columns.count)
         rhs.withUnsafeMutableBufferPointer { b in system.centredCross(columns: columns) { b[$0] = $1 } }
         do {
-            return try LinearSolve.choleskySolve(system.regularisedGram(lambda), n: d, rhs, rightHandSides: columns.count)
+            return try LinearSolve.choleskySolve(
+                system.regularisedGram(lambda), n: d, rhs, rightHandSides: columns.count)
         } catch {
             throw .invalidArgument(
                 what: "ridge λ = \(lambda)",
-                problem: "\(error) The centred Gram matrix of the \(system.count) training inputs is singular at this λ "
+                problem:
+                    "\(error) The centred Gram matrix of the \(system.count) training inputs is singular at this λ "
                     + "(for example fewer rows than input dimensions with λ = 0); use a positive λ.")
         }
     }

@@ -43,7 +43,8 @@ package struct RidgeStatistics: Sendable {
     package mutating func add(inputs: Matrix, effects: Matrix, scratch: inout RidgeScratch) {
         precondition(
             inputs.columns == inputWidth && effects.columns == outputWidth && inputs.rows == effects.rows,
-            "RidgeStatistics.add: inputs \(inputs.shape), effects \(effects.shape), widths \(inputWidth)/\(outputWidth)")
+            "RidgeStatistics.add: inputs \(inputs.shape), effects \(effects.shape), widths \(inputWidth)/\(outputWidth)"
+        )
         let m = inputs.rows, d = inputWidth, s = outputWidth, a = d + 1
         guard m > 0 else { return }
         scratch.prepare(rows: m, inputWidth: d, outputWidth: s)

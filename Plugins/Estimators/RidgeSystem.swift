@@ -76,7 +76,8 @@ struct RidgeSystem {
         for i in 0..<d {
             for c in 0..<d {
                 k[i * d + c] =
-                    fold.gram[i * a + c] - inputMean[i] * sx[c] - sx[i] * inputMean[c] + nf * inputMean[i] * inputMean[c]
+                    fold.gram[i * a + c] - inputMean[i] * sx[c] - sx[i] * inputMean[c] + nf * inputMean[i]
+                    * inputMean[c]
             }
         }
         fold.cross.withUnsafeBufferPointer { f in
@@ -89,7 +90,9 @@ struct RidgeSystem {
             }
         }
         var energy = 0.0
-        for j in 0..<s { energy += fold.effectSquares[j] - 2 * effectMean[j] * sy[j] + nf * effectMean[j] * effectMean[j] }
+        for j in 0..<s {
+            energy += fold.effectSquares[j] - 2 * effectMean[j] * sy[j] + nf * effectMean[j] * effectMean[j]
+        }
         return (k, energy)
     }
 

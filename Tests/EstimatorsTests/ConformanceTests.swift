@@ -34,7 +34,8 @@ struct ConformanceTests {
         let ridge = try registry.estimator("ridge", PluginOptions(values: ["lambdas": "0.5,2", "folds": "3"]))
         #expect(ridge.parameters["lambdas"] == .array([.double(0.5), .double(2)]))
         #expect(ridge.parameters["folds"] == .int(3))
-        let adam = try registry.estimator("linear-adam", PluginOptions(values: ["epochs": "3", "learning-rate": "1e-3"]))
+        let adam = try registry.estimator(
+            "linear-adam", PluginOptions(values: ["epochs": "3", "learning-rate": "1e-3"]))
         #expect(adam.parameters["epochs"] == .int(3))
         #expect(adam.parameters["learning-rate"] == .double(1e-3))
         #expect(adam.parameters["t-max"] == .int(3))

@@ -59,7 +59,9 @@ struct DiagnosticsTests {
             var adam = LinearAdamConfiguration()
             adam.learningRate = 2e-2
             adam.epochs = 200
-            let estimators: [any EffectEstimator] = [try RidgeEstimator(), try LinearAdamEstimator(configuration: adam)]
+            let estimators: [any EffectEstimator] = [
+                try RidgeEstimator(), try LinearAdamEstimator(configuration: adam),
+            ]
             let comparison = try EffectEstimatorComparison.run(
                 estimators, on: data, split: EffectDataSplit(validationSize: 50), store: store, topK: 3)
             #expect(comparison.entries.map(\.estimator) == ["ridge", "linear-adam"])
@@ -74,7 +76,8 @@ struct DiagnosticsTests {
             let decoded = try #require(try store.get(key)).decodeJSON(EffectEstimatorComparison.self)
             // RecipeValue's JSON cannot tell 1.0 from 1, so compare what the JSON carries unambiguously.
             #expect(decoded.entries.map(\.diagnostics) == comparison.entries.map(\.diagnostics))
-            #expect(decoded.entries.map(\.key) == comparison.entries.map(\.key) && decoded.dataset == comparison.dataset)
+            #expect(
+                decoded.entries.map(\.key) == comparison.entries.map(\.key) && decoded.dataset == comparison.dataset)
             #expect(comparison.recipe.kind == .evaluation && comparison.recipe.inputs["dataset"] == data.digest)
         }
     }

@@ -120,7 +120,8 @@ struct EffectDatasetTests {
             for (rows, expectedChunks) in [(8, 2), (9, 3), (1, 1), (12, 3)] {
                 let writer = try EffectDatasetWriter(store: store, inputWidth: 2, outputWidth: 3, chunkRows: 4)
                 for r in 0..<rows { try writer.append(input: x.row(r), effect: y.row(r)) }
-                let key = try writer.finish(recipe: Recipe(kind: .dataset, algorithm: "test", parameters: ["n": .int(rows)]))
+                let key = try writer.finish(
+                    recipe: Recipe(kind: .dataset, algorithm: "test", parameters: ["n": .int(rows)]))
                 let data = try StoredEffectDataset(store: store, key: key, cacheLimitBytes: 1)
                 #expect(data.manifest.chunks.count == expectedChunks)
                 #expect(data.count == rows)
@@ -140,16 +141,23 @@ struct EffectDatasetTests {
             expectMessage(contains: "input of dataset row 0") { try writer.append(input: [1], effect: [1, 2, 3]) }
             expectMessage(contains: "effect of dataset row 0") { try writer.append(input: [1, 2], effect: [1]) }
             try writer.append(input: [1, 2], effect: [1, 2, 3])
-            expectMessage(contains: "effect of dataset row 1") { try writer.append(input: [1, 2], effect: [1, .nan, 3]) }
-            expectMessage(contains: "kind 'dataset'") { _ = try writer.finish(recipe: Recipe(kind: .vector, algorithm: "x")) }
+            expectMessage(contains: "effect of dataset row 1") {
+                try writer.append(input: [1, 2], effect: [1, .nan, 3])
+            }
+            expectMessage(contains: "kind 'dataset'") {
+                _ = try writer.finish(recipe: Recipe(kind: .vector, algorithm: "x"))
+            }
             expectMessage(contains: "reserved") {
                 _ = try writer.finish(
-                    recipe: Recipe(kind: .dataset, algorithm: "x", inputs: ["chunk.000000": ContentDigest(ofString: "a")]))
+                    recipe: Recipe(
+                        kind: .dataset, algorithm: "x", inputs: ["chunk.000000": ContentDigest(ofString: "a")]))
             }
             let empty = try EffectDatasetWriter(store: store, inputWidth: 2, outputWidth: 3)
             expectMessage(contains: "no rows") { _ = try empty.finish(recipe: Recipe(kind: .dataset, algorithm: "x")) }
             _ = try writer.finish(recipe: Recipe(kind: .dataset, algorithm: "x"))
-            expectMessage(contains: "already called") { _ = try writer.finish(recipe: Recipe(kind: .dataset, algorithm: "x")) }
+            expectMessage(contains: "already called") {
+                _ = try writer.finish(recipe: Recipe(kind: .dataset, algorithm: "x"))
+            }
             expectMessage(contains: "must all be positive") {
                 _ = try EffectDatasetWriter(store: store, inputWidth: 0, outputWidth: 3)
             }
@@ -176,7 +184,9 @@ struct EffectDatasetTests {
     func wrongArtifact() throws {
         try withTemporaryStore { store, _ in
             let key = try store.put(recipe: Recipe(kind: .vector, algorithm: "x"), floats: [1, 2], shape: [2])
-            expectMessage(contains: "not an effect dataset manifest") { _ = try StoredEffectDataset(store: store, key: key) }
+            expectMessage(contains: "not an effect dataset manifest") {
+                _ = try StoredEffectDataset(store: store, key: key)
+            }
         }
     }
 

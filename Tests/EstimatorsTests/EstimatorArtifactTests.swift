@@ -35,7 +35,9 @@ struct EstimatorArtifactTests {
         }
     }
 
-    @Test("The authors' layout (W [d_model, d_sae], b [d_sae]) loads from safetensors", arguments: [TensorDType.f32, .bf16])
+    @Test(
+        "The authors' layout (W [d_model, d_sae], b [d_sae]) loads from safetensors",
+        arguments: [TensorDType.f32, .bf16])
     func safetensorsFile(dtype: TensorDType) throws {
         let directory = try makeTemporaryDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -48,7 +50,9 @@ struct EstimatorArtifactTests {
         let loaded = try EstimatorFiles.load(path)
         #expect(loaded.weight.values == (try rounded(model.weight.values, through: dtype)))
         #expect(loaded.bias == (try rounded(model.bias, through: dtype)))
-        expectMessage(contains: "supported formats: safetensors") { _ = try EstimatorFiles.load(directory + "/adapter.pt") }
+        expectMessage(contains: "supported formats: safetensors") {
+            _ = try EstimatorFiles.load(directory + "/adapter.pt")
+        }
     }
 
     @Test("Malformed estimator files name the file and the tensor")
@@ -98,7 +102,9 @@ struct EstimatorArtifactTests {
             let (x, _) = randomPairs(rows: 60, d: 4, s: 3, seed: 9)
             let truth = Self.model(d: 4, s: 3)
             let y = ReferenceRegression.normalised(x).map { row in
-                (0..<3).map { j in Float((0..<4).reduce(Double(truth.bias[j])) { $0 + row[$1] * Double(truth.weight[$1, j]) }) }
+                (0..<3).map { j in
+                    Float((0..<4).reduce(Double(truth.bias[j])) { $0 + row[$1] * Double(truth.weight[$1, j]) })
+                }
             }
             let data = try InMemoryEffectDataset(inputs: x, effects: Matrix(stacking: y))
             let split = EffectDataSplit(validationSize: 10)
@@ -108,13 +114,15 @@ struct EstimatorArtifactTests {
             #expect(maxAbsDifference(first.model.weight.values, truth.weight.values) <= 1e-4)
             let second = try EstimatorFitting.fit(estimator, on: data, split: split, store: store)
             #expect(second.reused && second.model == first.model && second.seconds == 0)
-            let otherSplit = try EstimatorFitting.fit(estimator, on: data, split: EffectDataSplit(validationSize: 5), store: store)
+            let otherSplit = try EstimatorFitting.fit(
+                estimator, on: data, split: EffectDataSplit(validationSize: 5), store: store)
             #expect(!otherSplit.reused && otherSplit.key != first.key)
             let progress = EstimatorFitting.progressTotal(for: try LinearAdamEstimator(), trainingRows: 49_900)
             #expect(progress.total == 11_700 && progress.unit == "steps")
             #expect(EstimatorFitting.progressTotal(for: estimator, trainingRows: 50).unit == "rows")
             expectMessage(contains: "no training row") {
-                _ = try EstimatorFitting.fit(estimator, on: data, split: EffectDataSplit(validationSize: 60), store: nil)
+                _ = try EstimatorFitting.fit(
+                    estimator, on: data, split: EffectDataSplit(validationSize: 60), store: nil)
             }
         }
     }

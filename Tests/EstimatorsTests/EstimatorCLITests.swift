@@ -30,11 +30,14 @@ struct EstimatorCLITests {
         try body(Runner(executable: steer, directory: directory))
     }
 
-    func expectSuccess(_ result: SubprocessResult, _ fragments: String..., sourceLocation: SourceLocation = #_sourceLocation)
-    {
+    func expectSuccess(
+        _ result: SubprocessResult, _ fragments: String..., sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         #expect(result.status == 0, "stderr: \(result.stderr)", sourceLocation: sourceLocation)
         for fragment in fragments {
-            #expect(result.stdout.contains(fragment), "stdout lacks '\(fragment)': \(result.stdout)", sourceLocation: sourceLocation)
+            #expect(
+                result.stdout.contains(fragment), "stdout lacks '\(fragment)': \(result.stdout)",
+                sourceLocation: sourceLocation)
         }
     }
 
@@ -56,7 +59,8 @@ struct EstimatorCLITests {
                 "--alias", "estimator/ridge", "--out", out)
             expectSuccess(fit, "Fitted ridge on 100 rows", "R²", "top-6 overlap", "Wrote W [5, 6]")
             expectSuccess(
-                try steer("estimators", "fit", "--estimator", "ridge", "--dataset", "data/test", "--validation-size", "20"),
+                try steer(
+                    "estimators", "fit", "--estimator", "ridge", "--dataset", "data/test", "--validation-size", "20"),
                 "reusing it, not refitting")
             expectSuccess(
                 try steer("estimators", "fit", "--estimator", "linear-adam", "--dataset", file, "--epochs", "2"),
@@ -65,7 +69,8 @@ struct EstimatorCLITests {
             let compare = try steer(
                 "estimators", "compare", "--dataset", "data/test", "--validation-size", "20", "--epochs", "3",
                 "--lambdas", "0.001,0.1,10", "--alias", "evaluation/test")
-            expectSuccess(compare, "estimator", "ridge", "linear-adam", "cos median", "Stored the comparison as evaluation")
+            expectSuccess(
+                compare, "estimator", "ridge", "linear-adam", "cos median", "Stored the comparison as evaluation")
 
             let imported = try steer("estimators", "import", "--file", out, "--alias", "estimator/imported")
             expectSuccess(imported, "Imported", "W [5, 6]")
@@ -86,10 +91,13 @@ struct EstimatorCLITests {
             let file = steer.directory + "/effects.safetensors"
             try writeDatasetFile(file, inputs: data.inputs, effects: data.effects)
             let misplaced = try steer("estimators", "fit", "--estimator", "ridge", "--dataset", file, "--epochs", "3")
-            #expect(misplaced.status != 0 && misplaced.stderr.contains("only apply to linear-adam"), "\(misplaced.stderr)")
+            #expect(
+                misplaced.status != 0 && misplaced.stderr.contains("only apply to linear-adam"), "\(misplaced.stderr)")
             let unknown = try steer("estimators", "fit", "--estimator", "lasso", "--dataset", file)
-            #expect(unknown.status != 0 && unknown.stderr.contains("available: linear-adam, ridge"), "\(unknown.stderr)")
-            let tooBig = try steer("estimators", "fit", "--estimator", "ridge", "--dataset", file, "--validation-size", "30")
+            #expect(
+                unknown.status != 0 && unknown.stderr.contains("available: linear-adam, ridge"), "\(unknown.stderr)")
+            let tooBig = try steer(
+                "estimators", "fit", "--estimator", "ridge", "--dataset", file, "--validation-size", "30")
             #expect(tooBig.status != 0 && tooBig.stderr.contains("no training row"), "\(tooBig.stderr)")
             let missing = try steer("estimators", "fit", "--estimator", "ridge", "--dataset", "no/such/alias")
             #expect(missing.status != 0 && missing.stderr.contains("no/such/alias"), "\(missing.stderr)")

@@ -7,7 +7,9 @@ import Testing
 
 @Suite("linear-adam estimator")
 struct LinearAdamEstimatorTests {
-    @Test("Matches PyTorch (Adam, CosineAnnealingLR, mse_loss) given the same init and batch order", arguments: ["fast", "authors"])
+    @Test(
+        "Matches PyTorch (Adam, CosineAnnealingLR, mse_loss) given the same init and batch order",
+        arguments: ["fast", "authors"])
     func pytorchParity(name: String) throws {
         let file = try SafetensorsFile(path: fixturePath("estimators/linear_adam_reference.safetensors"))
         let settingsText = try #require(file.metadata["settings"])
@@ -74,7 +76,8 @@ struct LinearAdamEstimatorTests {
         var configuration = LinearAdamConfiguration()
         configuration.learningRate = 1e-2
         configuration.epochs = 40
-        let model = try LinearAdamEstimator(configuration: configuration).fit(data, rows: Array(0..<4000), progress: nil)
+        let model = try LinearAdamEstimator(configuration: configuration).fit(
+            data, rows: Array(0..<4000), progress: nil)
         let r2 = heldOutRSquared(model, data, rows: Array(4000..<6000))
         let signal = weight.values.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(d * s)
         let theoretical = signal / (signal + Double(sigma * sigma))
@@ -87,7 +90,8 @@ struct LinearAdamEstimatorTests {
         var configuration = LinearAdamConfiguration()
         configuration.maxSteps = 5
         configuration.batchSize = 16
-        let progress = ProgressReporter(label: "test", total: configuration.steps(rows: 200), unit: "steps", enabled: false)
+        let progress = ProgressReporter(
+            label: "test", total: configuration.steps(rows: 200), unit: "steps", enabled: false)
         _ = try LinearAdamEstimator(configuration: configuration).fit(data, rows: Array(0..<200), progress: progress)
         #expect(progress.completed == 5)
         #expect(configuration.steps(rows: 200) == 5)

@@ -83,7 +83,8 @@ struct RidgeEstimatorTests {
         #expect(best != lambdas.first && best != lambdas.last, "the optimum should be interior: \(expected)")
         let tolerance = path == .direct ? 1e-7 : 1e-4
         for i in lambdas.indices {
-            #expect(abs(fit.selection.meanSquaredErrors[i] - expected[i]) <= tolerance * expected[i], "λ = \(lambdas[i])")
+            #expect(
+                abs(fit.selection.meanSquaredErrors[i] - expected[i]) <= tolerance * expected[i], "λ = \(lambdas[i])")
         }
     }
 
@@ -95,7 +96,9 @@ struct RidgeEstimatorTests {
         let fit = try RidgeEstimator(configuration: RidgeConfiguration(lambdas: lambdas, folds: 4))
             .fitWithSelection(data, rows: rows, progress: nil)
         let expected = Self.bruteForce(data, rows: rows, lambdas: lambdas, folds: 4)
-        for i in lambdas.indices { #expect(abs(fit.selection.meanSquaredErrors[i] - expected[i]) <= 1e-7 * expected[i]) }
+        for i in lambdas.indices {
+            #expect(abs(fit.selection.meanSquaredErrors[i] - expected[i]) <= 1e-7 * expected[i])
+        }
     }
 
     @Test("Streaming statistics equal the in-memory computation, whatever the chunk size", arguments: [1, 7, 64, 1000])
@@ -168,13 +171,17 @@ struct RidgeEstimatorTests {
         expectMessage(contains: "at least 10 rows") { _ = try estimator.fit(data, rows: Array(0..<9), progress: nil) }
         var poisoned = data
         poisoned.effects[17, 2] = .nan
-        expectMessage(contains: "dataset row 17") { _ = try estimator.fit(poisoned, rows: Array(0..<40), progress: nil) }
+        expectMessage(contains: "dataset row 17") {
+            _ = try estimator.fit(poisoned, rows: Array(0..<40), progress: nil)
+        }
         var narrow = data
         narrow.reportedInputWidth = 11
         expectMessage(contains: "Shape mismatch") { _ = try estimator.fit(narrow, rows: Array(0..<40), progress: nil) }
         let ols = try RidgeEstimator(configuration: RidgeConfiguration(lambdas: [0]))
         expectMessage(contains: "use a positive λ") { _ = try ols.fit(data, rows: Array(0..<8), progress: nil) }
-        expectMessage(contains: "listed twice") { _ = try estimator.fit(data, rows: Array(0..<20) + [3], progress: nil) }
+        expectMessage(contains: "listed twice") {
+            _ = try estimator.fit(data, rows: Array(0..<20) + [3], progress: nil)
+        }
     }
 }
 
@@ -198,8 +205,9 @@ func heldOutRSquared(_ model: LinearEffectModel, _ data: MatrixEffectSource, row
 }
 
 /// Expects `body` to throw an error whose description contains `fragment`.
-func expectMessage(contains fragment: String, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void)
-{
+func expectMessage(
+    contains fragment: String, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Void
+) {
     do {
         try body()
         Issue.record("expected an error containing '\(fragment)'", sourceLocation: sourceLocation)

@@ -64,8 +64,7 @@ public enum EffectDatasetImport {
             outputWidth: source.outputWidth)
     }
 
-    private static func checkFinite(_ matrix: Matrix, firstRow: Int, what: String, path: String) throws(SteeringError)
-    {
+    private static func checkFinite(_ matrix: Matrix, firstRow: Int, what: String, path: String) throws(SteeringError) {
         guard let bad = matrix.values.firstIndex(where: { !$0.isFinite }) else { return }
         throw .nonFinite(
             what: "tensor \(what) of \(path), row \(firstRow + bad / matrix.columns) (column \(bad % matrix.columns))",

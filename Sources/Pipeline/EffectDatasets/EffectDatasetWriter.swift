@@ -87,7 +87,8 @@ public final class EffectDatasetWriter {
         try checkOpen()
         guard recipe.kind == .dataset else {
             throw PipelineError.invalidInput(
-                what: "dataset recipe", problem: "its kind is '\(recipe.kind.rawValue)'; a dataset needs kind 'dataset'")
+                what: "dataset recipe", problem: "its kind is '\(recipe.kind.rawValue)'; a dataset needs kind 'dataset'"
+            )
         }
         guard count > 0 else {
             throw PipelineError.invalidInput(what: "effect dataset", problem: "no rows were appended")
@@ -113,7 +114,8 @@ public final class EffectDatasetWriter {
 
     private func checkOpen() throws(PipelineError) {
         guard !finished else {
-            throw .invalidInput(what: "effect dataset writer", problem: "finish() was already called; make a new writer")
+            throw .invalidInput(
+                what: "effect dataset writer", problem: "finish() was already called; make a new writer")
         }
     }
 }

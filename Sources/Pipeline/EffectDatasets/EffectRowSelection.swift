@@ -11,7 +11,8 @@ enum EffectRowSelection {
             }
             guard row >= previous else {
                 throw .invalidArgument(
-                    what: "rows requested from \(source)", problem: "they must be ascending; \(row) follows \(previous)")
+                    what: "rows requested from \(source)", problem: "they must be ascending; \(row) follows \(previous)"
+                )
             }
             previous = row
         }

@@ -45,7 +45,8 @@ public final class SafetensorsEffectDataset: EffectDataSource {
             let info = try file.info(name)
             guard info.shape.count == 2, info.shape[1] > 0 else {
                 throw PipelineError.invalidInput(
-                    what: "tensor '\(name)' of \(path)", problem: "expected a 2-D [N, width] tensor, got shape \(info.shape)")
+                    what: "tensor '\(name)' of \(path)",
+                    problem: "expected a 2-D [N, width] tensor, got shape \(info.shape)")
             }
             guard [.f32, .bf16, .f16, .f64].contains(info.dtype) else {
                 throw PipelineError.invalidInput(
@@ -96,7 +97,8 @@ public final class SafetensorsEffectDataset: EffectDataSource {
                     #else
                         for c in 0..<width {
                             target[c] = Float(
-                                bitPattern: UInt32(littleEndian: source.loadUnaligned(fromByteOffset: c * 4, as: UInt32.self)))
+                                bitPattern: UInt32(
+                                    littleEndian: source.loadUnaligned(fromByteOffset: c * 4, as: UInt32.self)))
                         }
                     #endif
                 case .bf16:

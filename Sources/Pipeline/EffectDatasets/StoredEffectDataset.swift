@@ -124,7 +124,8 @@ public final class StoredEffectDataset: EffectDataSource {
     public static func find(recipe: Recipe, in store: ArtifactStore) throws -> ContentDigest? {
         let wanted = recipe.key
         for (key, header) in try store.list(kind: .dataset)
-        where header.recipe.algorithm == recipe.algorithm && EffectDatasetRecipes.base(of: header.recipe).key == wanted {
+        where header.recipe.algorithm == recipe.algorithm && EffectDatasetRecipes.base(of: header.recipe).key == wanted
+        {
             return key
         }
         return nil

@@ -28,7 +28,8 @@ public struct SyntheticEffectDataset: EffectDataSource {
 
     /// A dataset of `count` rows.
     public init(count: Int, inputWidth: Int, outputWidth: Int, rank: Int = 16, noise: Float = 0.1, seed: UInt64 = 0) {
-        precondition(count > 0 && inputWidth > 0 && outputWidth > 0 && rank > 0, "synthetic dataset sizes must be positive")
+        precondition(
+            count > 0 && inputWidth > 0 && outputWidth > 0 && rank > 0, "synthetic dataset sizes must be positive")
         self.count = count
         self.inputWidth = inputWidth
         self.outputWidth = outputWidth
@@ -37,8 +38,10 @@ public struct SyntheticEffectDataset: EffectDataSource {
         self.seed = seed
         var random = SyntheticRandom(seed: seed ^ 0x5EED_0F_EFFEC7)
         let scale = 1 / Float(rank).squareRoot()
-        left = Matrix(rows: inputWidth, columns: rank, values: (0..<(inputWidth * rank)).map { _ in random.normal() * scale })
-        right = Matrix(rows: rank, columns: outputWidth, values: (0..<(rank * outputWidth)).map { _ in random.normal() })
+        left = Matrix(
+            rows: inputWidth, columns: rank, values: (0..<(inputWidth * rank)).map { _ in random.normal() * scale })
+        right = Matrix(
+            rows: rank, columns: outputWidth, values: (0..<(rank * outputWidth)).map { _ in random.normal() })
         offset = (0..<outputWidth).map { _ in random.normal() * 0.1 }
     }
 

@@ -54,7 +54,8 @@ public struct EffectEstimatorComparison: Sendable, Codable, Equatable {
                     estimator: estimator.name, version: estimator.version, parameters: estimator.parameters,
                     key: fitted.key, fitSeconds: fitted.seconds, diagnostics: diagnostics))
         }
-        return EffectEstimatorComparison(dataset: data.digest, split: split, trainingRows: training.count, entries: entries)
+        return EffectEstimatorComparison(
+            dataset: data.digest, split: split, trainingRows: training.count, entries: entries)
     }
 
     /// The `evaluation` artifact recipe: the compared estimators (name, version, parameters), the split,

@@ -25,7 +25,8 @@ public enum EstimatorArtifact {
     /// Stores `model` under `recipe` (a no-op if the key exists) and returns the key.
     /// - Throws: ``PipelineError/invalidInput(what:problem:)`` for a recipe of another kind; store errors.
     @discardableResult
-    public static func put(_ model: LinearEffectModel, recipe: Recipe, in store: ArtifactStore) throws -> ContentDigest {
+    public static func put(_ model: LinearEffectModel, recipe: Recipe, in store: ArtifactStore) throws -> ContentDigest
+    {
         guard recipe.kind == .estimator else {
             throw PipelineError.invalidInput(
                 what: "estimator recipe", problem: "its kind is '\(recipe.kind.rawValue)', expected 'estimator'")
@@ -60,7 +61,9 @@ public enum EstimatorArtifact {
         key: ContentDigest, model: LinearEffectModel
     ) {
         let key = try store.resolve(reference)
-        guard let artifact = try store.get(key) else { throw ArtifactStoreError.unknownKey(key: key.hex, path: store.path) }
+        guard let artifact = try store.get(key) else {
+            throw ArtifactStoreError.unknownKey(key: key.hex, path: store.path)
+        }
         return (key, try model(from: artifact))
     }
 }

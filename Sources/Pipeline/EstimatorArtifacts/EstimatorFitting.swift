@@ -36,7 +36,8 @@ public enum EstimatorFitting {
                 throw PipelineError.invalidInput(
                     what: "stored estimator \(recipe.key.short)",
                     problem: "its shape [\(model.inputWidth), \(model.outputWidth)] does not match the dataset "
-                        + "[\(data.inputWidth), \(data.outputWidth)]; the store is inconsistent — run `steer store verify`")
+                        + "[\(data.inputWidth), \(data.outputWidth)]; "
+                        + "the store is inconsistent — run `steer store verify`")
             }
             return Result(recipe: recipe, key: recipe.key, model: model, reused: true, seconds: 0)
         }

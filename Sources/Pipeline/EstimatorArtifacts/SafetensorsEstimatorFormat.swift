@@ -31,7 +31,8 @@ public struct SafetensorsEstimatorFormat: EstimatorFileFormat {
         let weightInfo = try file.info(weightTensor), biasInfo = try file.info(biasTensor)
         guard weightInfo.shape.count == 2, weightInfo.shape[0] > 0, weightInfo.shape[1] > 0 else {
             throw PipelineError.invalidInput(
-                what: "tensor '\(weightTensor)' of \(path)", problem: "expected [d_model, d_sae], got \(weightInfo.shape)")
+                what: "tensor '\(weightTensor)' of \(path)",
+                problem: "expected [d_model, d_sae], got \(weightInfo.shape)")
         }
         guard biasInfo.shape == [weightInfo.shape[1]] else {
             throw PipelineError.invalidInput(

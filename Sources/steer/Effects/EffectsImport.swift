@@ -33,7 +33,8 @@ struct EffectsImport: AsyncParsableCommand {
     func run() async throws {
         let store = try store.open(readOnly: false, create: true)
         let progress = ProgressReporter(label: "import", total: nil, unit: "rows")
-        let result = try EffectDatasetImport.importSafetensors(file, into: store, chunkRows: chunkRows, progress: progress)
+        let result = try EffectDatasetImport.importSafetensors(
+            file, into: store, chunkRows: chunkRows, progress: progress)
         progress.finish()
         let shape = "\(result.count) rows, \(result.inputWidth) → \(result.outputWidth)"
         print(

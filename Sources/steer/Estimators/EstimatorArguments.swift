@@ -16,7 +16,9 @@ struct DatasetArguments: ParsableArguments {
     var validationSize = 100
 
     func validate() throws {
-        guard validationSize >= 0 else { throw ValidationError("--validation-size must be ≥ 0, got \(validationSize).") }
+        guard validationSize >= 0 else {
+            throw ValidationError("--validation-size must be ≥ 0, got \(validationSize).")
+        }
     }
 
     /// Opens the dataset, importing a file and saying so. With `streaming` (every estimator reads the rows

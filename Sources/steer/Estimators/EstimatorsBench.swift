@@ -30,20 +30,24 @@ struct EstimatorsBench: AsyncParsableCommand {
 
     func validate() throws {
         guard samples > validationSize, validationSize >= 0, dModel > 0, dSae > 0, rank > 0, adamSteps >= 0 else {
-            throw ValidationError("Sizes must be positive, with --samples > --validation-size ≥ 0 and --adam-steps ≥ 0.")
+            throw ValidationError(
+                "Sizes must be positive, with --samples > --validation-size ≥ 0 and --adam-steps ≥ 0.")
         }
     }
 
     func run() async throws {
-        print("Machine: \(Self.cpuModel()), \(ProcessInfo.processInfo.activeProcessorCount) cores, BLAS threads \(blasThreads)")
-        print("Dataset: \(samples) × \(dModel) → \(dSae) (synthetic, rank \(rank)), training rows \(samples - validationSize)")
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        print("Machine: \(Self.cpuModel()), \(cores) cores, BLAS threads \(blasThreads)")
+        let shape = "\(samples) × \(dModel) → \(dSae)"
+        print("Dataset: \(shape) (synthetic, rank \(rank)), training rows \(samples - validationSize)")
         let synthetic = SyntheticEffectDataset(count: samples, inputWidth: dModel, outputWidth: dSae, rank: rank)
         var data: any EffectDataSource = synthetic
         if !onTheFly {
             let start = ProgressReporter.now()
             let (inputs, effects) = try synthetic.read(rows: Array(0..<samples))
             data = try InMemoryEffectDataset(inputs: inputs, effects: effects, digest: synthetic.digest)
-            print(String(format: "Generated the rows in memory in %.1f s (not counted).", ProgressReporter.now() - start))
+            print(
+                String(format: "Generated the rows in memory in %.1f s (not counted).", ProgressReporter.now() - start))
         }
         let training = Array(0..<(samples - validationSize))
         let names = estimators.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
@@ -63,7 +67,8 @@ struct EstimatorsBench: AsyncParsableCommand {
     }
 
     private func report(_ estimator: any EffectEstimator, seconds: Double, trainingRows: Int, done: Int) {
-        guard case .int(let epochs) = estimator.parameters["epochs"], case .int(let batch) = estimator.parameters["batch-size"]
+        guard case .int(let epochs) = estimator.parameters["epochs"],
+            case .int(let batch) = estimator.parameters["batch-size"]
         else {
             print(String(format: "%@: full fit in %.1f s (measured)", estimator.name, seconds))
             return
