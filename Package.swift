@@ -45,7 +45,7 @@ let package = Package(
         .target(
             name: "SteeringCore",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
-            swiftSettings: swiftSettings),
+            swiftSettings: optimizedSettings),
         .target(name: "Numerics", dependencies: ["SteeringCore", "CBLAS"], swiftSettings: optimizedSettings),
         .target(name: "TensorFormats", dependencies: ["SteeringCore", "CZlib"], swiftSettings: optimizedSettings),
         .target(

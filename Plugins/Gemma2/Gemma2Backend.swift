@@ -42,7 +42,8 @@ public final class Gemma2Backend: ModelBackend {
         let tokenizer = try GemmaTokenizer.load(directory: directory)
         let fingerprint = try Self.fingerprint(directory: directory, checkpoint: checkpoint)
         let name = URL(fileURLWithPath: directory).standardizedFileURL.lastPathComponent
-        self.init(configuration: configuration, weights: weights, tokenizer: tokenizer, name: name, fingerprint: fingerprint)
+        self.init(
+            configuration: configuration, weights: weights, tokenizer: tokenizer, name: name, fingerprint: fingerprint)
     }
 
     init(
@@ -60,7 +61,8 @@ public final class Gemma2Backend: ModelBackend {
     }
 
     /// A model with random weights and the given configuration (no tokenizer; for benchmarks and tests).
-    public static func random(configuration: Gemma2Configuration, seed: UInt64 = 0, std: Float = 0.02) -> Gemma2Backend {
+    public static func random(configuration: Gemma2Configuration, seed: UInt64 = 0, std: Float = 0.02) -> Gemma2Backend
+    {
         let weights = Gemma2Weights.random(config: configuration, seed: seed, std: std)
         var builder = DigestBuilder()
         builder.update(field: "random-gemma2")
@@ -129,7 +131,9 @@ public final class Gemma2Backend: ModelBackend {
             let options = StepOptions(
                 interventions: grouped, promptLengths: batch.map { promptLengths[$0] }, captureLayers: captureLayers,
                 logits: request.logits, lastLayer: lastLayer)
-            let entries = batch.enumerated().map { StepEntry(sequence: $0.offset, tokens: request.sequences[$0.element]) }
+            let entries = batch.enumerated().map {
+                StepEntry(sequence: $0.offset, tokens: request.sequences[$0.element])
+            }
             let output = engine.step(entries, cache: cache, options: options)
             for site in request.captureSites { result.activations[site]! += output.captures[site.layer] ?? [] }
             result.logits += output.logits
@@ -167,10 +171,13 @@ public final class Gemma2Backend: ModelBackend {
         return losses
     }
 
-    public func generate(prompts: [[Int32]], sampling: SamplingConfig, interventions: [Intervention]) throws -> [[Int32]] {
+    public func generate(prompts: [[Int32]], sampling: SamplingConfig, interventions: [Intervention]) throws
+        -> [[Int32]]
+    {
         try sampling.validate()
         try validate(sequences: prompts, interventions: interventions)
-        for (i, prompt) in prompts.enumerated() where prompt.count + sampling.maxNewTokens > configuration.maxPositions {
+        for (i, prompt) in prompts.enumerated() where prompt.count + sampling.maxNewTokens > configuration.maxPositions
+        {
             _ = i
             throw Gemma2Error.sequenceTooLong(
                 length: prompt.count + sampling.maxNewTokens, maxPositions: configuration.maxPositions)

@@ -88,7 +88,9 @@ public struct Gemma2Configuration: Sendable, Equatable, Codable {
         rmsNormEpsilon = Float(try optionalNumber("rms_norm_eps") ?? 1e-6)
         if let theta = try optionalNumber("rope_theta") {
             ropeTheta = theta
-        } else if let parameters = json["rope_parameters"] as? [String: Any], let theta = parameters["rope_theta"] as? NSNumber {
+        } else if let parameters = json["rope_parameters"] as? [String: Any],
+            let theta = parameters["rope_theta"] as? NSNumber
+        {
             ropeTheta = theta.doubleValue
         } else {
             ropeTheta = 10000
@@ -141,7 +143,9 @@ public struct Gemma2Configuration: Sendable, Equatable, Codable {
             throw fail(
                 "num_attention_heads (\(headCount)) must be a multiple of num_key_value_heads (\(keyValueHeadCount))")
         }
-        guard headDimension % 2 == 0 else { throw fail("head_dim must be even for rotary embeddings, got \(headDimension)") }
+        guard headDimension % 2 == 0 else {
+            throw fail("head_dim must be even for rotary embeddings, got \(headDimension)")
+        }
         guard ["gelu_pytorch_tanh", "gelu_tanh"].contains(hiddenActivation) else {
             throw fail("hidden activation '\(hiddenActivation)' is not supported; Gemma-2 uses gelu_pytorch_tanh")
         }

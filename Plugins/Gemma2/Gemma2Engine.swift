@@ -230,7 +230,9 @@ struct Gemma2Engine: Sendable {
 
     /// Gemma RMSNorm: `x · rsqrt(mean(x²) + ε) · (1 + w)` in float32 (`weight` already holds `1 + w`).
     /// `input` and `output` may be the same buffer.
-    private func rmsNorm(_ input: UnsafePointer<Float>, rows: Int, weight: [Float], into output: UnsafeMutablePointer<Float>) {
+    private func rmsNorm(
+        _ input: UnsafePointer<Float>, rows: Int, weight: [Float], into output: UnsafeMutablePointer<Float>
+    ) {
         let d = config.hiddenSize
         let eps = config.rmsNormEpsilon
         weight.withUnsafeBufferPointer { w in
@@ -284,9 +286,9 @@ struct Gemma2Engine: Sendable {
 struct Buffer {
     let p: UnsafeMutablePointer<Float>
 
+    /// Uninitialised memory: every user writes a buffer in full before reading it.
     init(_ count: Int) {
         p = .allocate(capacity: max(count, 1))
-        p.initialize(repeating: 0, count: max(count, 1))
     }
 
     func free() { p.deallocate() }

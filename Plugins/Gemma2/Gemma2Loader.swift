@@ -21,7 +21,8 @@ extension Gemma2Weights {
                 problems.append("tensor '\(name)' has shape \(info.shape), config.json implies \(shape)")
             }
             if ![.f32, .bf16, .f16].contains(info.dtype) {
-                problems.append("tensor '\(name)' has dtype \(info.dtype.rawValue); only F32, BF16 and F16 are supported")
+                problems.append(
+                    "tensor '\(name)' has dtype \(info.dtype.rawValue); only F32, BF16 and F16 are supported")
             }
         }
         let expectedNames = Set(expected.map(\.name))

@@ -44,7 +44,8 @@ struct WeightMatrix: Sendable {
     var pointer: UnsafePointer<Float> { storage.base }
 
     init(rows: Int, columns: Int, storage: WeightStorage) {
-        precondition(storage.count == rows * columns, "weight storage holds \(storage.count) values, need \(rows)×\(columns)")
+        precondition(
+            storage.count == rows * columns, "weight storage holds \(storage.count) values, need \(rows)×\(columns)")
         self.rows = rows
         self.columns = columns
         self.storage = storage
@@ -59,7 +60,9 @@ struct WeightMatrix: Sendable {
         if n == 1 {
             sgemv(.none, rows: rows, columns: columns, a: pointer, lda: columns, x: x, y: y)
         } else {
-            sgemm(.none, .transpose, m: n, n: rows, k: columns, a: x, lda: columns, b: pointer, ldb: columns, c: y, ldc: rows)
+            sgemm(
+                .none, .transpose, m: n, n: rows, k: columns, a: x, lda: columns, b: pointer, ldb: columns, c: y,
+                ldc: rows)
         }
     }
 }

@@ -42,7 +42,9 @@ extension JumpReLUSAE {
             }
             return (try array.floats(treatVoid2AsBFloat16: true), array.shape)
         }
-        if let scaling = arrays["scaling_factor"], try scaling.floats(treatVoid2AsBFloat16: true).contains(where: { $0 != 1 }) {
+        if let scaling = arrays["scaling_factor"],
+            try scaling.floats(treatVoid2AsBFloat16: true).contains(where: { $0 != 1 })
+        {
             throw JumpReLUError.unsupported(
                 path: path, problem: "a 'scaling_factor' other than 1 is not supported; fold it into W_enc first")
         }
@@ -62,7 +64,8 @@ extension JumpReLUSAE {
         let architecture = (cfg["architecture"] as? String) ?? "standard"
         guard architecture == "jumprelu" else {
             throw JumpReLUError.unsupported(
-                path: cfgPath, problem: "architecture '\(architecture)' is not a JumpReLU SAE; only 'jumprelu' is supported")
+                path: cfgPath,
+                problem: "architecture '\(architecture)' is not a JumpReLU SAE; only 'jumprelu' is supported")
         }
         if let normalize = cfg["normalize_activations"] as? String, !["none", ""].contains(normalize) {
             throw JumpReLUError.unsupported(
@@ -88,7 +91,8 @@ extension JumpReLUSAE {
         let metadata = cfg["metadata"] as? [String: Any]
         let hookName = (metadata?["hook_name"] as? String) ?? (cfg["hook_name"] as? String)
         let configuredSite = hookName.flatMap { ActivationSite(transformerLensName: $0) }
-        let name = (cfg["sae_id"] as? String) ?? (metadata?["sae_id"] as? String)
+        let name =
+            (cfg["sae_id"] as? String) ?? (metadata?["sae_id"] as? String)
             ?? URL(fileURLWithPath: directory).lastPathComponent
         try self.init(parameters: parameters, name: name, site: site ?? configuredSite, path: directory)
     }
@@ -126,7 +130,9 @@ extension JumpReLUSAE {
     /// `layer_12/width_16k/average_l0_82` from a Gemma Scope path, when present.
     static func gemmaScopeName(_ path: String) -> String? {
         let parts = URL(fileURLWithPath: path).pathComponents
-        guard let index = parts.lastIndex(where: { $0.hasPrefix("layer_") }), index + 2 < parts.count else { return nil }
+        guard let index = parts.lastIndex(where: { $0.hasPrefix("layer_") }), index + 2 < parts.count else {
+            return nil
+        }
         return parts[index...(index + 2)].joined(separator: "/")
     }
 

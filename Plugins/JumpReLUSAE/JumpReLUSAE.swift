@@ -81,7 +81,9 @@ public final class JumpReLUSAE: FeatureDictionary {
         try checkWidth(activations.columns, expected: descriptor.inputWidth, what: "activations to encode")
         var pre = Matrix(rows: activations.rows, columns: descriptor.featureCount)
         // Start from the bias and accumulate x·W_enc on top, as `x @ W_enc + b_enc` in one pass.
-        for r in 0..<pre.rows { pre.values.replaceSubrange(r * pre.columns..<(r + 1) * pre.columns, with: parameters.encoderBias) }
+        for r in 0..<pre.rows {
+            pre.values.replaceSubrange(r * pre.columns..<(r + 1) * pre.columns, with: parameters.encoderBias)
+        }
         pre.addProduct(activations, parameters.encoder, beta: 1)
         let threshold = parameters.threshold
         let s = pre.columns

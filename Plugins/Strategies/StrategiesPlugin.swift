@@ -1,6 +1,16 @@
 import SteeringCore
 
-/// Registers the steering strategies (`caa`, `sae-direct`, `sae-ts`, `pinv`, `rotation`).
+/// Registers the steering strategies `caa`, `sae-direct`, `sae-ts`, `pinv` and `rotation`.
+///
+/// Every strategy reads its options from ``StrategyInputs/options`` and reports, in the vector's
+/// provenance, `strategy`, `version`, `site` and `options` (canonical JSON of every output-affecting
+/// option with the value used) for the caller's recipe.
 public enum StrategiesPlugin {
-    public static func register(in registry: inout PluginRegistry) {}
+    public static func register(in registry: inout PluginRegistry) {
+        registry.register(strategy: "caa") { _ in CAAStrategy() }
+        registry.register(strategy: "sae-direct") { _ in SAEDirectStrategy() }
+        registry.register(strategy: "sae-ts") { _ in SAETSStrategy() }
+        registry.register(strategy: "pinv") { _ in PseudoinverseStrategy() }
+        registry.register(strategy: "rotation") { _ in RotationStrategy() }
+    }
 }

@@ -1,5 +1,5 @@
-public import SteeringCore
 import CBLAS
+public import SteeringCore
 
 // Row-major Float32 linear algebra over OpenBLAS. Every entry point checks shapes with a
 // precondition that prints them, and converts sizes to the BLAS integer width with a trapping
@@ -56,7 +56,9 @@ extension Matrix {
     public func matmul(_ other: Matrix, transposeSelf: Bool = false, transposeOther: Bool = false) -> Matrix {
         let (m, k1) = transposeSelf ? (columns, rows) : (rows, columns)
         let (k2, n) = transposeOther ? (other.columns, other.rows) : (other.rows, other.columns)
-        precondition(k1 == k2, "matmul shape mismatch: \(shape)\(transposeSelf ? "ᵀ" : "") × \(other.shape)\(transposeOther ? "ᵀ" : "")")
+        precondition(
+            k1 == k2,
+            "matmul shape mismatch: \(shape)\(transposeSelf ? "ᵀ" : "") × \(other.shape)\(transposeOther ? "ᵀ" : "")")
         var out = Matrix(rows: m, columns: n)
         values.withUnsafeBufferPointer { pa in
             other.values.withUnsafeBufferPointer { pb in

@@ -1,5 +1,5 @@
-public import SteeringCore
 import CBLAS
+public import SteeringCore
 
 /// Errors from the dense solvers.
 public enum NumericsError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -52,7 +52,8 @@ public enum LinearSolve {
     /// Float convenience: solves `A·X = B` with `A` symmetric positive definite.
     public static func choleskySolve(_ a: Matrix, _ b: Matrix) throws(NumericsError) -> Matrix {
         precondition(a.rows == a.columns && b.rows == a.rows, "choleskySolve: A \(a.shape), B \(b.shape)")
-        let x = try choleskySolve(a.values.map(Double.init), n: a.rows, b.values.map(Double.init), rightHandSides: b.columns)
+        let x = try choleskySolve(
+            a.values.map(Double.init), n: a.rows, b.values.map(Double.init), rightHandSides: b.columns)
         return Matrix(rows: b.rows, columns: b.columns, values: x.map(Float.init))
     }
 

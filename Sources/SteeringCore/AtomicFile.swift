@@ -35,7 +35,9 @@ public enum AtomicFile {
         let name = (path as NSString).lastPathComponent
         let temp = "\(dirForTemp)/.\(name).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw SteeringError.io(path: path, problem: "cannot create a file here: \(systemError())") }
+        guard fd >= 0 else {
+            throw SteeringError.io(path: path, problem: "cannot create a file here: \(systemError())")
+        }
         do {
             try body(fd)
             guard fsync(fd) == 0 else { throw SteeringError.io(path: path, problem: "fsync failed: \(systemError())") }

@@ -61,7 +61,9 @@ public struct ContentDigest: Sendable, Hashable, Codable, Comparable, CustomStri
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let digest = ContentDigest(hex: text) else {
             throw DecodingError.dataCorrupted(
-                .init(codingPath: decoder.codingPath, debugDescription: "'\(text)' is not a 64-character SHA-256 hex digest"))
+                .init(
+                    codingPath: decoder.codingPath,
+                    debugDescription: "'\(text)' is not a 64-character SHA-256 hex digest"))
         }
         self = digest
     }

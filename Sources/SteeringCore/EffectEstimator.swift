@@ -6,7 +6,8 @@ public struct LinearEffectModel: Sendable, Equatable {
     public var bias: [Float]
 
     public init(weight: Matrix, bias: [Float]) {
-        precondition(bias.count == weight.columns, "bias has \(bias.count) values, weight has \(weight.columns) columns")
+        precondition(
+            bias.count == weight.columns, "bias has \(bias.count) values, weight has \(weight.columns) columns")
         self.weight = weight
         self.bias = bias
     }
@@ -35,7 +36,8 @@ public protocol EffectDataSource: Sendable {
 extension EffectDataSource {
     /// Visits `rows` in chunks of at most `chunkSize`.
     public func forEachChunk(
-        of rows: [Int], chunkSize: Int, _ body: (_ rows: ArraySlice<Int>, _ inputs: Matrix, _ effects: Matrix) throws -> Void
+        of rows: [Int], chunkSize: Int,
+        _ body: (_ rows: ArraySlice<Int>, _ inputs: Matrix, _ effects: Matrix) throws -> Void
     ) throws {
         precondition(chunkSize > 0, "chunkSize must be positive")
         var start = 0

@@ -66,7 +66,9 @@ public enum FileFingerprint {
     private static func storeCache(key: String, value: String) {
         var table = loadCache()
         table[key] = value
-        guard (try? FileManager.default.createDirectory(atPath: cacheDirectory, withIntermediateDirectories: true)) != nil,
+        guard
+            (try? FileManager.default.createDirectory(atPath: cacheDirectory, withIntermediateDirectories: true))
+                != nil,
             let data = try? JSONEncoder().encode(table)
         else { return }
         try? AtomicFile.write(Array(data), to: cacheDirectory + "/fingerprints.json")

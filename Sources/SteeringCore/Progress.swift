@@ -74,7 +74,8 @@ public final class ProgressReporter: Sendable {
 
     /// `12.3 tokens/s`, or per hour when slow.
     public static func formatRate(_ rate: Double, unit: String) -> String {
-        rate >= 1 || rate == 0 ? String(format: "%.1f %@/s", rate, unit) : String(format: "%.1f %@/h", rate * 3600, unit)
+        rate >= 1 || rate == 0
+            ? String(format: "%.1f %@/s", rate, unit) : String(format: "%.1f %@/h", rate * 3600, unit)
     }
 
     /// `1h02m`, `3m05s`, `12s`.

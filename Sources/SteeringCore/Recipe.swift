@@ -2,7 +2,7 @@ import Foundation
 
 /// The kinds of artifact the store holds.
 public enum ArtifactKind: String, Sendable, Hashable, Codable, CaseIterable {
-    case activations, baseline, effect, dataset, estimator, vector, generations, scores, evaluation
+    case activations, baseline, calibration, effect, dataset, estimator, vector, generations, scores, evaluation
 }
 
 /// A JSON-like value with one canonical byte encoding, used for recipe parameters.
@@ -31,7 +31,11 @@ public indirect enum RecipeValue: Sendable, Hashable, Codable {
         case .string(let s): RecipeValue.writeString(s, into: &out)
         case .int(let i): out += String(i)
         case .double(let d):
-            if d.isNaN { out += "\"NaN\"" } else if d.isInfinite { out += d > 0 ? "\"Infinity\"" : "\"-Infinity\"" } else {
+            if d.isNaN {
+                out += "\"NaN\""
+            } else if d.isInfinite {
+                out += d > 0 ? "\"Infinity\"" : "\"-Infinity\""
+            } else {
                 out += "\(d)"
             }
         case .bool(let b): out += b ? "true" : "false"
@@ -78,11 +82,19 @@ public indirect enum RecipeValue: Sendable, Hashable, Codable {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null } else if let b = try? c.decode(Bool.self) { self = .bool(b) } else if let i = try? c.decode(Int.self) {
+        if c.decodeNil() {
+            self = .null
+        } else if let b = try? c.decode(Bool.self) {
+            self = .bool(b)
+        } else if let i = try? c.decode(Int.self) {
             self = .int(i)
-        } else if let d = try? c.decode(Double.self) { self = .double(d) } else if let s = try? c.decode(String.self) {
+        } else if let d = try? c.decode(Double.self) {
+            self = .double(d)
+        } else if let s = try? c.decode(String.self) {
             self = .string(s)
-        } else if let a = try? c.decode([RecipeValue].self) { self = .array(a) } else {
+        } else if let a = try? c.decode([RecipeValue].self) {
+            self = .array(a)
+        } else {
             self = .object(try c.decode([String: RecipeValue].self))
         }
     }

@@ -18,7 +18,8 @@ public struct FeatureTarget: Sendable, Hashable, Codable, CustomStringConvertibl
             guard (1...2).contains(parts.count),
                 let feature = Int(parts[0].trimmingCharacters(in: .whitespaces)), feature >= 0
             else {
-                throw .invalidArgument(what: "target '\(item)'", problem: "expected FEATURE or FEATURE:WEIGHT, e.g. 14455 or 8392:0.5")
+                throw .invalidArgument(
+                    what: "target '\(item)'", problem: "expected FEATURE or FEATURE:WEIGHT, e.g. 14455 or 8392:0.5")
             }
             var weight: Float = 1
             if parts.count == 2 {
@@ -103,7 +104,8 @@ extension SteeringStrategy {
             guard present else {
                 throw .invalidArgument(
                     what: "inputs for strategy '\(name)'",
-                    problem: "it needs \(requirement.rawValue); pass --\(requirement.rawValue) or a task that provides it")
+                    problem:
+                        "it needs \(requirement.rawValue); pass --\(requirement.rawValue) or a task that provides it")
             }
         }
     }

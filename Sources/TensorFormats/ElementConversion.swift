@@ -1,72 +1,16 @@
+import SteeringCore
 // Element-type conversions shared by the safetensors and npy readers and writers. The 16-bit float
 // formats are converted bit by bit so the results are identical on every platform.
 
 /// Conversions between stored element encodings and Swift numbers.
 enum ElementConversion {
-    /// bfloat16 → Float: the 16 bits are the high half of the float32.
-    @inline(__always)
-    static func floatFromBFloat16(_ bits: UInt16) -> Float { Float(bitPattern: UInt32(bits) << 16) }
+    // The bit-level conversions live in SteeringCore.HalfPrecision (one implementation for the whole
+    // package); these names keep the decoding tables below readable.
+    static func floatFromBFloat16(_ bits: UInt16) -> Float { HalfPrecision.bfloat16ToFloat(bits) }
+    static func bfloat16FromFloat(_ value: Float) -> UInt16 { HalfPrecision.floatToBFloat16(value) }
+    static func floatFromFloat16(_ bits: UInt16) -> Float { HalfPrecision.float16ToFloat(bits) }
+    static func float16FromFloat(_ value: Float) -> UInt16 { HalfPrecision.floatToFloat16(value) }
 
-    /// Float → bfloat16, rounding to nearest even; NaN stays a (quiet) NaN.
-    @inline(__always)
-    static func bfloat16FromFloat(_ value: Float) -> UInt16 {
-        let bits = value.bitPattern
-        if value.isNaN { return UInt16(truncatingIfNeeded: bits >> 16) | 0x0040 }
-        let lsb = (bits >> 16) & 1
-        return UInt16(truncatingIfNeeded: (bits &+ 0x7FFF &+ lsb) >> 16)
-    }
-
-    /// IEEE binary16 → Float, including subnormals, infinities and NaN payloads.
-    @inline(__always)
-    static func floatFromFloat16(_ bits: UInt16) -> Float {
-        let sign = UInt32(bits & 0x8000) << 16
-        let exponent = UInt32((bits >> 10) & 0x1F)
-        let fraction = UInt32(bits & 0x3FF)
-        switch exponent {
-        case 0:
-            // Zero or subnormal: fraction × 2⁻²⁴, exact in float32.
-            let magnitude = Float(fraction) * 0x1p-24
-            return Float(bitPattern: sign | magnitude.bitPattern)
-        case 0x1F:
-            return Float(bitPattern: sign | 0x7F80_0000 | (fraction << 13))
-        default:
-            return Float(bitPattern: sign | ((exponent + 112) << 23) | (fraction << 13))
-        }
-    }
-
-    /// Float → IEEE binary16, rounding to nearest even; too-large values become infinities.
-    static func float16FromFloat(_ value: Float) -> UInt16 {
-        let bits = value.bitPattern
-        let sign = UInt16(truncatingIfNeeded: (bits >> 16) & 0x8000)
-        let exponent = Int((bits >> 23) & 0xFF)
-        let fraction = bits & 0x7F_FFFF
-        if exponent == 0xFF {
-            if fraction == 0 { return sign | 0x7C00 }
-            return sign | 0x7E00 | UInt16(truncatingIfNeeded: fraction >> 13)
-        }
-        let halfExponent = exponent - 127 + 15
-        if halfExponent >= 0x1F { return sign | 0x7C00 }
-        if halfExponent <= 0 {
-            // The result is subnormal (or zero): significand × 2^(halfExponent − 14) in units of 2⁻²⁴.
-            if halfExponent < -10 { return sign }
-            let significand = fraction | 0x80_0000
-            let shift = UInt32(14 - halfExponent)
-            var half = significand >> shift
-            let remainder = significand & ((1 << shift) - 1)
-            let halfway: UInt32 = 1 << (shift - 1)
-            if remainder > halfway || (remainder == halfway && half & 1 == 1) { half += 1 }
-            return sign | UInt16(truncatingIfNeeded: half)
-        }
-        var half = (UInt32(halfExponent) << 10) | (fraction >> 13)
-        let remainder = fraction & 0x1FFF
-        // A carry out of the fraction correctly bumps the exponent, up to infinity.
-        if remainder > 0x1000 || (remainder == 0x1000 && half & 1 == 1) { half += 1 }
-        return sign | UInt16(truncatingIfNeeded: half)
-    }
-
-    /// Decodes `count` little-endian elements of `T` from `raw` with `transform`; `raw` must hold
-    /// at least `count × MemoryLayout<T>.size` bytes (callers check that first).
-    @inline(__always)
     static func decode<T: FixedWidthInteger, R>(
         _ raw: UnsafeRawBufferPointer, count: Int, as type: T.Type, _ transform: (T) -> R
     ) -> [R] {

@@ -9,7 +9,8 @@ import Testing
 struct Gemma2ErrorTests {
     func editConfig(_ directory: String, _ edit: (inout [String: Any]) -> Void) throws {
         let path = directory + "/config.json"
-        var json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+        var json =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
         edit(&json)
         try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: path))
     }
@@ -53,7 +54,8 @@ struct Gemma2ErrorTests {
     func truncatedShard() throws {
         let dir = try Gemma2Fixtures.scratchCopy("mha-sharded")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let shard = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix("model-0000") }.sorted()[1]
+        let shard = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix("model-0000") }
+            .sorted()[1]
         let handle = FileHandle(forWritingAtPath: dir + "/" + shard)!
         let size = try handle.seekToEnd()
         try handle.truncate(atOffset: size / 2)
@@ -74,20 +76,30 @@ struct Gemma2ErrorTests {
         let model = try Gemma2Fixtures.model("tiny-f32")
         let d = model.configuration.hiddenSize, maxPositions = model.configuration.maxPositions
         let long = [Int32](repeating: 5, count: maxPositions + 1)
-        #expect(message { _ = try model.forward(ForwardRequest(sequences: [long])) }.contains("longer than the model's context"))
+        #expect(
+            message { _ = try model.forward(ForwardRequest(sequences: [long])) }.contains(
+                "longer than the model's context"))
         let nearlyFull = [Int32](repeating: 5, count: maxPositions - 2)
         #expect(
             message {
                 _ = try model.generate(prompts: [nearlyFull], sampling: .greedy(maxNewTokens: 5), interventions: [])
             }.contains("longer than the model's context"))
         let wide = Intervention(site: ActivationSite(layer: 1), vector: [Float](repeating: 1, count: d + 1), scale: 1)
-        #expect(message { _ = try model.forward(ForwardRequest(sequences: [[2, 3]], interventions: [wide])) }.contains("\(d) values"))
+        #expect(
+            message { _ = try model.forward(ForwardRequest(sequences: [[2, 3]], interventions: [wide])) }.contains(
+                "\(d) values"))
         let deep = Intervention(site: ActivationSite(layer: 99), vector: [Float](repeating: 1, count: d), scale: 1)
-        #expect(message { _ = try model.forward(ForwardRequest(sequences: [[2, 3]], interventions: [deep])) }.contains("out of range"))
-        #expect(message { _ = try model.forward(ForwardRequest(sequences: [[2, 99999]])) }.contains("outside the vocabulary"))
+        #expect(
+            message { _ = try model.forward(ForwardRequest(sequences: [[2, 3]], interventions: [deep])) }.contains(
+                "out of range"))
+        #expect(
+            message { _ = try model.forward(ForwardRequest(sequences: [[2, 99999]])) }.contains(
+                "outside the vocabulary"))
         #expect(message { _ = try model.forward(ForwardRequest(sequences: [[]])) }.contains("empty"))
         let nan = Intervention(site: ActivationSite(layer: 1), vector: [Float](repeating: .nan, count: d), scale: 1)
-        #expect(message { _ = try model.forward(ForwardRequest(sequences: [[2, 3]], interventions: [nan])) }.contains("non-finite"))
+        #expect(
+            message { _ = try model.forward(ForwardRequest(sequences: [[2, 3]], interventions: [nan])) }.contains(
+                "non-finite"))
     }
 
     @Test("configuration parsing accepts transformers 5 spellings and layer_types")

@@ -90,7 +90,8 @@ struct Gemma2GenerationTests {
         let prompts = Array(repeating: [Int32(2), 50], count: 4)
         func run(_ seed: UInt64) throws -> [[Int32]] {
             try model.generate(
-                prompts: prompts, sampling: SamplingConfig(temperature: 30, topK: 50, maxNewTokens: 12, stopAtEOS: false, seed: seed),
+                prompts: prompts,
+                sampling: SamplingConfig(temperature: 30, topK: 50, maxNewTokens: 12, stopAtEOS: false, seed: seed),
                 interventions: [])
         }
         let a = try run(1)

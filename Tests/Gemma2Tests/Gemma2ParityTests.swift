@@ -22,7 +22,8 @@ struct Gemma2ParityTests {
             let tokens = try reference.int32s("tokens.\(i)")
             for (prefix, interventions) in [("", [Intervention]()), ("steered_", [steering])] {
                 let result = try model.forward(
-                    ForwardRequest(sequences: [tokens], interventions: interventions, captureSites: sites, logits: .all))
+                    ForwardRequest(sequences: [tokens], interventions: interventions, captureSites: sites, logits: .all)
+                )
                 let logits = try reference.floats("\(prefix)logits.\(i)")
                 let logitError = maxAbsDifference(result.logits[0].values, logits)
                 #expect(logitError <= Tolerance.logitsAbsolute, "\(name) \(prefix)logits.\(i): max |Δ| = \(logitError)")

@@ -31,7 +31,9 @@ struct JumpReLUSAEParityTests {
         let expected = try reference.floats("features")
         #expect(maxAbsDifference(features.values, expected) <= Tolerance.featureAbsolute)
         let reconstruction = try sae.decode(features)
-        #expect(maxAbsDifference(reconstruction.values, try reference.floats("reconstruction")) <= Tolerance.featureAbsolute)
+        #expect(
+            maxAbsDifference(reconstruction.values, try reference.floats("reconstruction")) <= Tolerance.featureAbsolute
+        )
         #expect(sae.descriptor.site == ActivationSite(layer: 1))
     }
 
@@ -212,7 +214,9 @@ struct JumpReLUBadInputTests {
         for file in ["cfg.json", "sae_weights.safetensors"] {
             try FileManager.default.copyItem(atPath: SAEFixtures.saeLens + "/" + file, toPath: dir + "/" + file)
         }
-        var cfg = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/cfg.json"))) as! [String: Any]
+        var cfg =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/cfg.json")))
+            as! [String: Any]
         cfg["architecture"] = "topk"
         try JSONSerialization.data(withJSONObject: cfg).write(to: URL(fileURLWithPath: dir + "/cfg.json"))
         #expect(message { _ = try JumpReLUSAE(path: dir) }.contains("architecture 'topk'"))

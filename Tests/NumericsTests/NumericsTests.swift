@@ -14,7 +14,9 @@ struct BLASTests {
         #expect(a.matmul(a, transposeOther: true).values == [14, 32, 32, 77])
     }
 
-    @Test("gemm agrees with a naive double-precision product on random shapes", arguments: [(1, 1, 1), (5, 7, 3), (33, 17, 65)])
+    @Test(
+        "gemm agrees with a naive double-precision product on random shapes",
+        arguments: [(1, 1, 1), (5, 7, 3), (33, 17, 65)])
     func gemmRandom(shape: (Int, Int, Int)) {
         var rng = SeededGenerator(seed: 42)
         let a = rng.matrix(rows: shape.0, columns: shape.1)

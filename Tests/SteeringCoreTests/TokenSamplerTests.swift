@@ -1,3 +1,4 @@
+import Foundation
 import SteeringCore
 import SteeringTestSupport
 import Testing
@@ -75,4 +76,3 @@ struct TokenSamplerTests {
         #expect(values.withUnsafeBufferPointer { TokenSampler.kthLargest($0, k: k) } == expected)
     }
 }
-import Foundation

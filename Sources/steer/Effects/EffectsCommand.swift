@@ -1,7 +1,7 @@
 import ArgumentParser
 
-/// `steer effects`: effect datasets (steering vector → measured SAE-feature effect).
 struct EffectsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "effects", abstract: "Import and manage effect datasets.", subcommands: [EffectsImport.self])
+        commandName: "effects", abstract: "Measure, show, export and import steering-vector effects on SAE features.",
+        subcommands: [EffectsMeasure.self, EffectsShow.self, EffectsExport.self, EffectsImport.self])
 }

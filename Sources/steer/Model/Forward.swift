@@ -25,8 +25,10 @@ struct Forward: AsyncParsableCommand {
         let tokens = try input.resolve(with: backend)
         let sites = try parseLayerList(layers).map { ActivationSite(layer: $0) }
         let result = try backend.forward(ForwardRequest(sequences: [tokens], captureSites: sites, logits: .all))
-        var writer = SafetensorsWriter(metadata: ["model": backend.descriptor.name,
-                                                  "model_fingerprint": backend.descriptor.fingerprint.hex])
+        var writer = SafetensorsWriter(metadata: [
+            "model": backend.descriptor.name,
+            "model_fingerprint": backend.descriptor.fingerprint.hex,
+        ])
         try writer.add("tokens", int32s: tokens, shape: [tokens.count])
         let logits = result.logits[0]
         try writer.add("logits", floats: logits.values, shape: logits.shape)

@@ -35,7 +35,10 @@ struct SAEInfo: AsyncParsableCommand {
                 format: "decoder row norms: min %.6f, median %.6f, max %.6f", sortedNorms.first ?? 0,
                 sortedNorms[sortedNorms.count / 2], sortedNorms.last ?? 0))
         let theta = dictionary.parameters.threshold.sorted()
-        print(String(format: "thresholds: min %.6f, median %.6f, max %.6f", theta.first ?? 0, theta[theta.count / 2], theta.last ?? 0))
+        print(
+            String(
+                format: "thresholds: min %.6f, median %.6f, max %.6f", theta.first ?? 0, theta[theta.count / 2],
+                theta.last ?? 0))
         guard let model, let text else { return }
         guard let site = d.site else { throw ValidationError("The SAE's layer is unknown; pass --sae-layer.") }
         let backend = try ModelOptions.parse(["--model", model]).load()

@@ -61,13 +61,17 @@ public enum HalfPrecision {
     }
 
     /// Converts a buffer of bf16 bit patterns.
-    public static func bfloat16ToFloat(_ source: UnsafeBufferPointer<UInt16>, into destination: UnsafeMutableBufferPointer<Float>) {
+    public static func bfloat16ToFloat(
+        _ source: UnsafeBufferPointer<UInt16>, into destination: UnsafeMutableBufferPointer<Float>
+    ) {
         precondition(destination.count >= source.count, "bf16 conversion: destination too small")
         for i in 0..<source.count { destination[i] = bfloat16ToFloat(source[i]) }
     }
 
     /// Converts a buffer of IEEE half bit patterns.
-    public static func float16ToFloat(_ source: UnsafeBufferPointer<UInt16>, into destination: UnsafeMutableBufferPointer<Float>) {
+    public static func float16ToFloat(
+        _ source: UnsafeBufferPointer<UInt16>, into destination: UnsafeMutableBufferPointer<Float>
+    ) {
         precondition(destination.count >= source.count, "f16 conversion: destination too small")
         for i in 0..<source.count { destination[i] = float16ToFloat(source[i]) }
     }

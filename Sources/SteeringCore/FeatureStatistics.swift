@@ -1,5 +1,4 @@
 import Foundation
-import SteeringCore
 
 /// Mean activation of every feature over any number of token positions, accumulated chunk by
 /// chunk so `[tokens × features]` never exists for the whole set (sums are kept in double precision).

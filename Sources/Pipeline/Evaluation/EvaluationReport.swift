@@ -1,0 +1,253 @@
+import Foundation
+import SteeringCore
+
+/// Writes an evaluation as a self-contained HTML page (inline SVG, no scripts), `results.csv` and
+/// `results.json`. The page is well-formed XHTML so it can be checked with an XML parser.
+public enum EvaluationReport {
+    /// Files written.
+    public struct Output: Sendable {
+        public var html: String
+        public var csv: String
+        public var json: String
+    }
+
+    /// Writes the report into `directory` (created if missing).
+    /// - Parameter notes: extra lines for the "Protocol" section (model, dictionary, estimator, …).
+    public static func write(
+        _ result: EvaluationResult, to directory: String, title: String, notes: [String] = []
+    ) throws -> Output {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let output = Output(
+            html: directory + "/index.html", csv: directory + "/results.csv", json: directory + "/results.json")
+        try AtomicFile.write(Array(csv(result).utf8), to: output.csv)
+        try AtomicFile.write(Array(try json(result)), to: output.json)
+        try AtomicFile.write(Array(html(result, title: title, notes: notes).utf8), to: output.html)
+        return output
+    }
+
+    /// One row per cell.
+    public static func csv(_ result: EvaluationResult) -> String {
+        var lines = ["task,strategy,scale,behaviour,coherence,product,behaviour_failures,coherence_failures,samples"]
+        for c in result.cells {
+            lines.append(
+                [
+                    csvField(c.task), csvField(c.strategy), "\(c.scale)", format(c.behaviour), format(c.coherence),
+                    format(c.product), "\(c.behaviourFailures)", "\(c.coherenceFailures)", "\(c.samples)",
+                ].joined(separator: ","))
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Cells, summaries and settings as JSON.
+    public static func json(_ result: EvaluationResult) throws -> Data {
+        struct Document: Encodable {
+            var settings: EvaluationSettings
+            var summaries: [EvaluationSummary]
+            var cells: [EvaluationCell]
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return try encoder.encode(Document(settings: result.settings, summaries: result.summaries, cells: result.cells))
+    }
+
+    /// The claim the method makes: SAE-TS beats SAE-direct and CAA on max(behaviour × coherence).
+    public static func claimVerdicts(_ result: EvaluationResult) -> [(task: String, holds: Bool, detail: String)]? {
+        let needed = ["sae-ts", "sae-direct", "caa"]
+        guard needed.allSatisfy(result.strategies.contains) else { return nil }
+        return result.tasks.map { task in
+            let best = Dictionary(
+                uniqueKeysWithValues: result.summaries.filter { $0.task == task }.map { ($0.strategy, $0.bestProduct) })
+            let ts = best["sae-ts"] ?? 0
+            let holds = ts > (best["sae-direct"] ?? 0) && ts > (best["caa"] ?? 0)
+            let detail = needed.map { "\($0) \(format(best[$0] ?? 0))" }.joined(separator: ", ")
+            return (task, holds, detail)
+        }
+    }
+
+    // MARK: HTML
+
+    static let palette = ["#1b6ca8", "#d1495b", "#2e8b57", "#edae49", "#66456b", "#00798c", "#8c564b"]
+
+    static func html(_ result: EvaluationResult, title: String, notes: [String]) -> String {
+        var body = "<h1>\(escape(title))</h1>\n"
+        body += "<h2>Protocol</h2>\n<ul>\n"
+        let s = result.settings
+        let protocolLines =
+            [
+                "Prompt: \(s.prompt.debugDescription) (BOS prepended); \(s.samples) completions of \(s.maxNewTokens) new tokens per cell.",
+                "Sampler: temperature \(s.temperature), top-k \(s.topK), top-p \(s.topP) (\(s.samplerMode.rawValue) semantics), seed \(s.seed), stop at EOS: \(s.stopAtEOS).",
+                "Steering after block \(s.site.layer) at every position; scales \(s.scales.map { format(Double($0)) }.joined(separator: ", ")).",
+                "Score per cell: mean normalised behaviour × mean normalised coherence, (score − 1)/9; a strategy's score is the maximum over scales. Failed judge calls are dropped and counted.",
+            ] + notes
+        for line in protocolLines { body += "<li>\(escape(line))</li>\n" }
+        body += "</ul>\n"
+        if let verdicts = claimVerdicts(result) {
+            let holding = verdicts.filter(\.holds).count
+            body += "<h2>Does SAE-TS beat SAE-direct and CAA?</h2>\n"
+            body += "<p>The method's central claim — SAE-TS scores higher than both baselines on max(behaviour × coherence) — "
+            body += "holds on <strong>\(holding) of \(verdicts.count)</strong> tasks here.</p>\n<ul>\n"
+            for v in verdicts {
+                body += "<li>\(escape(v.task)): \(v.holds ? "holds" : "does not hold") (\(escape(v.detail)))</li>\n"
+            }
+            body += "</ul>\n"
+        }
+        body += table(result)
+        for task in result.tasks {
+            body += "<h2 id=\"task-\(escape(task))\">\(escape(task))</h2>\n<div class=\"plots\">\n"
+            body += plot(result, task: task, title: "Behaviour", value: \.behaviour)
+            body += plot(result, task: task, title: "Coherence", value: \.coherence)
+            body += plot(result, task: task, title: "Behaviour × coherence", value: \.product)
+            body += tradeOff(result, task: task)
+            body += "</div>\n" + examples(result, task: task)
+        }
+        return """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <!DOCTYPE html>
+            <html xmlns="http://www.w3.org/1999/xhtml" lang="en">
+            <head>
+            <meta charset="utf-8" />
+            <title>\(escape(title))</title>
+            <style>
+            body { font-family: sans-serif; max-width: 1100px; margin: 2em auto; color: #222; }
+            table { border-collapse: collapse; margin: 1em 0; }
+            td, th { border: 1px solid #ccc; padding: 4px 8px; text-align: right; }
+            th:first-child, td:first-child { text-align: left; }
+            td.best { font-weight: bold; background: #eef6ee; }
+            .plots { display: flex; flex-wrap: wrap; gap: 12px; }
+            .examples td { text-align: left; font-size: 90%; }
+            </style>
+            </head>
+            <body>
+            \(body)</body>
+            </html>
+
+            """
+    }
+
+    /// The results table in the shape of the method's Table 2: tasks × strategies, best product.
+    static func table(_ result: EvaluationResult) -> String {
+        let strategies = result.strategies
+        var out = "<h2>Results: max over scales of behaviour × coherence</h2>\n<table id=\"results\">\n<tr><th>Task</th>"
+        for strategy in strategies { out += "<th>\(escape(strategy))</th>" }
+        out += "</tr>\n"
+        var totals = [String: Double]()
+        for task in result.tasks {
+            let winner = result.winner(task: task)
+            out += "<tr><td>\(escape(task))</td>"
+            for strategy in strategies {
+                guard let summary = result.summaries.first(where: { $0.task == task && $0.strategy == strategy }) else {
+                    out += "<td>—</td>"
+                    continue
+                }
+                totals[strategy, default: 0] += summary.bestProduct
+                let cls = strategy == winner ? " class=\"best\"" : ""
+                out +=
+                    "<td\(cls) data-task=\"\(escape(task))\" data-strategy=\"\(escape(strategy))\">"
+                    + "\(format(summary.bestProduct)) <small>(α = \(format(Double(summary.bestScale))))</small></td>"
+            }
+            out += "</tr>\n"
+        }
+        out += "<tr><td><strong>Average</strong></td>"
+        for strategy in strategies {
+            out += "<td>\(format((totals[strategy] ?? 0) / Double(max(result.tasks.count, 1))))</td>"
+        }
+        return out + "</tr>\n</table>\n"
+    }
+
+    /// A line plot of one quantity against the scale, one line per strategy.
+    static func plot(_ result: EvaluationResult, task: String, title: String, value: KeyPath<EvaluationCell, Double>)
+        -> String
+    {
+        let curves = result.strategies.map { (strategy: $0, cells: result.curve(task: task, strategy: $0)) }
+        let scales = result.cells.map { Double($0.scale) }
+        let xRange = (scales.min() ?? 0)...max((scales.max() ?? 1), (scales.min() ?? 0) + 1)
+        let ys = curves.flatMap { $0.cells.map { $0[keyPath: value] } }
+        let yRange = min(0, ys.min() ?? 0)...max(ys.max() ?? 1, 1e-9)
+        let lines = curves.enumerated().map { i, curve in
+            (label: curve.strategy, color: palette[i % palette.count],
+             points: curve.cells.map { (Double($0.scale), $0[keyPath: value]) })
+        }
+        return svg(title: title, xLabel: "scale", yLabel: title, xRange: xRange, yRange: yRange, lines: lines)
+    }
+
+    /// Coherence against behaviour as the scale grows, one curve per strategy.
+    static func tradeOff(_ result: EvaluationResult, task: String) -> String {
+        let lines = result.strategies.enumerated().map { i, strategy in
+            (label: strategy, color: palette[i % palette.count],
+             points: result.curve(task: task, strategy: strategy).map { ($0.behaviour, $0.coherence) })
+        }
+        return svg(
+            title: "Trade-off", xLabel: "behaviour", yLabel: "coherence", xRange: 0...1, yRange: 0...1, lines: lines)
+    }
+
+    static func svg(
+        title: String, xLabel: String, yLabel: String, xRange: ClosedRange<Double>, yRange: ClosedRange<Double>,
+        lines: [(label: String, color: String, points: [(Double, Double)])]
+    ) -> String {
+        let (w, h, left, right, top, bottom) = (320.0, 230.0, 44.0, 10.0, 24.0, 50.0)
+        func x(_ v: Double) -> Double { left + (v - xRange.lowerBound) / (xRange.upperBound - xRange.lowerBound) * (w - left - right) }
+        func y(_ v: Double) -> Double { h - bottom - (v - yRange.lowerBound) / (yRange.upperBound - yRange.lowerBound) * (h - top - bottom) }
+        var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(h))\" role=\"img\">\n"
+        out += "<title>\(escape(title))</title>\n"
+        out += "<text x=\"\(Int(w / 2))\" y=\"16\" text-anchor=\"middle\" font-size=\"13\">\(escape(title))</text>\n"
+        out += "<line x1=\"\(left)\" y1=\"\(h - bottom)\" x2=\"\(w - right)\" y2=\"\(h - bottom)\" stroke=\"#444\" />\n"
+        out += "<line x1=\"\(left)\" y1=\"\(top)\" x2=\"\(left)\" y2=\"\(h - bottom)\" stroke=\"#444\" />\n"
+        for t in 0...4 {
+            let xv = xRange.lowerBound + Double(t) / 4 * (xRange.upperBound - xRange.lowerBound)
+            let yv = yRange.lowerBound + Double(t) / 4 * (yRange.upperBound - yRange.lowerBound)
+            out += "<text x=\"\(fmt(x(xv)))\" y=\"\(fmt(h - bottom + 14))\" text-anchor=\"middle\" font-size=\"10\">\(format(xv, digits: 2))</text>\n"
+            out += "<text x=\"\(fmt(left - 4))\" y=\"\(fmt(y(yv) + 3))\" text-anchor=\"end\" font-size=\"10\">\(format(yv, digits: 2))</text>\n"
+        }
+        out += "<text x=\"\(fmt((left + w - right) / 2))\" y=\"\(fmt(h - bottom + 28))\" text-anchor=\"middle\" font-size=\"11\">\(escape(xLabel))</text>\n"
+        for line in lines where !line.points.isEmpty {
+            let path = line.points.map { "\(fmt(x($0.0))),\(fmt(y($0.1)))" }.joined(separator: " ")
+            out += "<polyline fill=\"none\" stroke=\"\(line.color)\" stroke-width=\"2\" points=\"\(path)\" />\n"
+        }
+        for (i, line) in lines.enumerated() {
+            let lx = left + Double(i % 3) * 90, ly = h - 8 - Double(i / 3) * 0
+            out += "<rect x=\"\(fmt(lx))\" y=\"\(fmt(ly - 8))\" width=\"10\" height=\"3\" fill=\"\(line.color)\" />"
+            out += "<text x=\"\(fmt(lx + 14))\" y=\"\(fmt(ly - 4))\" font-size=\"10\">\(escape(line.label))</text>\n"
+        }
+        return out + "</svg>\n"
+    }
+
+    static func examples(_ result: EvaluationResult, task: String) -> String {
+        var out = "<details><summary>Example completions</summary>\n<table class=\"examples\">\n"
+        out += "<tr><th>strategy</th><th>scale</th><th>completions</th></tr>\n"
+        for strategy in result.strategies {
+            for cell in result.curve(task: task, strategy: strategy) {
+                let texts = cell.examples.map { "<div>\(escape(result.settings.prompt + $0))</div>" }.joined()
+                out += "<tr><td>\(escape(strategy))</td><td>\(format(Double(cell.scale)))</td><td>\(texts)</td></tr>\n"
+            }
+        }
+        return out + "</table>\n</details>\n"
+    }
+
+    // MARK: Formatting
+
+    static func format(_ value: Double, digits: Int = 4) -> String { String(format: "%.\(digits)f", value) }
+    static func fmt(_ value: Double) -> String { String(format: "%.1f", value) }
+
+    /// XML-escapes text (and drops characters XML cannot hold).
+    static func escape(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default:
+                let v = scalar.value
+                let allowed = v == 0x9 || v == 0xA || v == 0xD || (v >= 0x20 && v <= 0xD7FF) || (v >= 0xE000 && v <= 0xFFFD) || v >= 0x10000
+                out.unicodeScalars.append(allowed ? scalar : "\u{FFFD}")
+            }
+        }
+        return out
+    }
+
+    static func csvField(_ text: String) -> String {
+        text.contains(",") || text.contains("\"") ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+    }
+}
