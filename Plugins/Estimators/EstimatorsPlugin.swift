@@ -1,6 +1,16 @@
 import SteeringCore
 
-/// Registers the effect estimators (`ridge`, `linear-adam`).
+/// Registers the effect estimators: `ridge` (``RidgeEstimator``) and `linear-adam`
+/// (``LinearAdamEstimator``). Options are the estimators' hyper-parameters as strings
+/// (``RidgeConfiguration/optionKeys``, ``LinearAdamConfiguration/optionKeys``).
 public enum EstimatorsPlugin {
-    public static func register(in registry: inout PluginRegistry) {}
+    /// Adds both estimators to `registry`.
+    public static func register(in registry: inout PluginRegistry) {
+        registry.register(estimator: RidgeEstimator.registryName) { options in
+            try RidgeEstimator(configuration: RidgeConfiguration(options: options.values))
+        }
+        registry.register(estimator: LinearAdamEstimator.registryName) { options in
+            try LinearAdamEstimator(configuration: LinearAdamConfiguration(options: options.values))
+        }
+    }
 }

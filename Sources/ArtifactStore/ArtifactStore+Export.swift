@@ -21,7 +21,8 @@ extension ArtifactStore {
     /// Writes the artifact under `key` to a file, atomically.
     ///
     /// Tensors keep their dtype and shape exactly: the file's element bytes are the stored payload.
-    /// A safetensors export names its tensor `tensorName` and records `key`, `kind`, `dtype`,
+    /// A safetensors export names its tensor `tensorName` (an `estimator` artifact, `[d_model + 1, d_sae]`,
+    /// becomes the two tensors `W` `[d_model, d_sae]` and `b` `[d_sae]` instead) and records `key`, `kind`, `dtype`,
     /// `payloadDigest`, `createdAt` and the canonical `recipe` JSON in `__metadata__`.
     ///
     /// - Parameters:
@@ -65,7 +66,15 @@ extension ArtifactStore {
                     "payloadDigest": header.payloadDigest.hex, "createdAt": header.createdAt,
                     "recipe": header.recipe.canonicalValue.canonicalJSON,
                 ])
-                try writer.add(tensorName, dtype: tensorType, shape: header.shape, bytes: artifact.payload)
+                if header.kind == .estimator, dtype == .f32, header.shape.count == 2, header.shape[0] >= 2 {
+                    // An estimator payload is [d_model + 1, d_sae]: M then b. Export it in the authors' layout.
+                    let split = (header.shape[0] - 1) * header.shape[1] * 4
+                    let shape = [header.shape[0] - 1, header.shape[1]]
+                    try writer.add("W", dtype: .f32, shape: shape, bytes: Array(artifact.payload[..<split]))
+                    try writer.add("b", dtype: .f32, shape: [header.shape[1]], bytes: Array(artifact.payload[split...]))
+                } else {
+                    try writer.add(tensorName, dtype: tensorType, shape: header.shape, bytes: artifact.payload)
+                }
                 try writer.write(to: path)
             }
         } catch let error as ArtifactStoreError {

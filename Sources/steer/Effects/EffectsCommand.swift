@@ -3,5 +3,5 @@ import ArgumentParser
 struct EffectsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "effects", abstract: "Measure, show, export and import steering-vector effects on SAE features.",
-        subcommands: [EffectsMeasure.self, EffectsShow.self, EffectsExport.self])
+        subcommands: [EffectsMeasure.self, EffectsShow.self, EffectsExport.self, EffectsImport.self])
 }

@@ -1,13 +1,13 @@
 import ArgumentParser
 
-/// `steer vector`: work with steering vectors (export first; making and inspecting them come later).
+/// `steer vector`: build, inspect and export steering vectors.
 struct VectorCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "vector",
-        abstract: "Export steering vectors for other tools (llama.cpp, numpy, safetensors, JSON).",
+        commandName: "vector", abstract: "Build, inspect and export steering vectors.",
         discussion: """
-            A VECTOR is a vector artifact in the store (alias, key or unique key prefix) or a .npy file. \
-            See Docs/Interop.md for the llama.cpp layer convention.
+            Export takes a vector artifact in the store (alias, key or unique key prefix) or a .npy file and \
+            writes it for other tools (llama.cpp GGUF, numpy, safetensors, JSON). See Docs/Interop.md for the \
+            llama.cpp layer convention.
             """,
-        subcommands: [VectorExport.self])
+        subcommands: [VectorMake.self, VectorInspect.self, VectorExport.self])
 }

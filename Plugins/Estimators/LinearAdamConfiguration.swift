@@ -1,0 +1,96 @@
+import Foundation
+import SteeringCore
+
+/// Hyper-parameters of ``LinearAdamEstimator``. The defaults are the SAE-TS authors' training run
+/// (method.md §4): Adam with PyTorch defaults at lr 2·10⁻⁴, cosine annealing over 15 epochs stepped once
+/// per epoch, batch 64, reshuffled every epoch.
+public struct LinearAdamConfiguration: Sendable, Hashable {
+    /// Peak learning rate (epoch 0).
+    public var learningRate: Double = 2e-4
+    /// Adam's first-moment decay β₁.
+    public var beta1: Double = 0.9
+    /// Adam's second-moment decay β₂.
+    public var beta2: Double = 0.999
+    /// Adam's ε, added to the bias-corrected √v.
+    public var epsilon: Double = 1e-8
+    /// Passes over the training rows.
+    public var epochs: Int = 15
+    /// Rows per optimiser step; the last batch of an epoch holds the remainder.
+    public var batchSize: Int = 64
+    /// Cosine period `T_max` in epochs; `nil` means ``epochs`` (the authors' setting).
+    public var schedulePeriod: Int?
+    /// Seed of the initial weights and of every epoch's batch order.
+    public var seed: Int = 0
+    /// Stop after this many optimiser steps (`0`: run every epoch). For benchmarks and smoke tests.
+    public var maxSteps: Int = 0
+
+    /// The authors' settings.
+    public init() {}
+
+    /// Reads the options named in ``optionKeys`` (missing ones keep their defaults).
+    /// - Throws: ``SteeringError/invalidArgument(what:problem:)`` for an unknown key or a bad value.
+    public init(options: [String: String]) throws(SteeringError) {
+        let reader = try EstimatorOptionReader(
+            estimator: LinearAdamEstimator.registryName, values: options, known: Self.optionKeys)
+        learningRate = try reader.double("learning-rate", learningRate)
+        beta1 = try reader.double("beta1", beta1)
+        beta2 = try reader.double("beta2", beta2)
+        epsilon = try reader.double("epsilon", epsilon)
+        epochs = try reader.int("epochs", epochs)
+        batchSize = try reader.int("batch-size", batchSize)
+        let period = try reader.int("t-max", 0)
+        schedulePeriod = period == 0 ? nil : period
+        seed = try reader.int("seed", seed)
+        maxSteps = try reader.int("max-steps", maxSteps)
+        try validate()
+    }
+
+    /// The option keys ``init(options:)`` understands (`t-max` 0 means "equal to epochs").
+    public static let optionKeys = [
+        "learning-rate", "beta1", "beta2", "epsilon", "epochs", "batch-size", "t-max", "seed", "max-steps",
+    ]
+
+    /// Checks every range; messages name the option.
+    public func validate() throws(SteeringError) {
+        func fail(_ key: String, _ value: Any, _ rule: String) -> SteeringError {
+            .invalidArgument(what: "linear-adam option '\(key)' = \(value)", problem: rule)
+        }
+        guard learningRate > 0, learningRate.isFinite else { throw fail("learning-rate", learningRate, "must be > 0") }
+        guard beta1 >= 0, beta1 < 1 else { throw fail("beta1", beta1, "must be in [0, 1)") }
+        guard beta2 >= 0, beta2 < 1 else { throw fail("beta2", beta2, "must be in [0, 1)") }
+        guard epsilon > 0, epsilon.isFinite else { throw fail("epsilon", epsilon, "must be > 0") }
+        guard epochs >= 1 else { throw fail("epochs", epochs, "must be ≥ 1") }
+        guard batchSize >= 1 else { throw fail("batch-size", batchSize, "must be ≥ 1") }
+        if let schedulePeriod, schedulePeriod < 1 { throw fail("t-max", schedulePeriod, "must be ≥ 1") }
+        guard seed >= 0 else { throw fail("seed", seed, "must be ≥ 0") }
+        guard maxSteps >= 0 else { throw fail("max-steps", maxSteps, "must be ≥ 0 (0 = no limit)") }
+    }
+
+    /// The learning rate of 0-based `epoch`: `lr·(1 + cos(π·epoch/T_max))/2` (PyTorch `CosineAnnealingLR`
+    /// with `eta_min = 0`, stepped once per epoch).
+    public func learningRate(epoch: Int) -> Double {
+        let period = Double(schedulePeriod ?? epochs)
+        return learningRate * (1 + cos(Double.pi * Double(epoch) / period)) / 2
+    }
+
+    /// Optimiser steps of a full run on `rows` training rows (before ``maxSteps``).
+    public func steps(rows: Int) -> Int {
+        let perEpoch = (rows + batchSize - 1) / batchSize
+        let all = perEpoch * epochs
+        return maxSteps > 0 ? min(all, maxSteps) : all
+    }
+
+    /// Every hyper-parameter, as recorded in the estimator artifact's recipe. The fixed parts of the
+    /// recipe (loss, initialisation, schedule, input normalisation) are spelled out so the recipe alone
+    /// says what was computed.
+    public var parameters: [String: RecipeValue] {
+        [
+            "learning-rate": .double(learningRate), "beta1": .double(beta1), "beta2": .double(beta2),
+            "epsilon": .double(epsilon), "epochs": .int(epochs), "batch-size": .int(batchSize),
+            "t-max": .int(schedulePeriod ?? epochs), "seed": .int(seed), "max-steps": .int(maxSteps),
+            "loss": "mse-mean", "optimizer": "adam-pytorch", "schedule": "cosine-annealing-per-epoch",
+            "init": "kaiming-uniform-fan-in-d-sae", "input-normalisation": "unit-length",
+            "shuffle": "splitmix64-fisher-yates-per-epoch",
+        ]
+    }
+}

@@ -1,0 +1,73 @@
+public import ArtifactStore
+import Foundation
+public import SteeringCore
+
+/// Imports an effect dataset file into the artifact store.
+public enum EffectDatasetImport {
+    /// The outcome of an import.
+    public struct Result: Sendable, Equatable {
+        /// The dataset's key.
+        public var key: ContentDigest
+        /// False when the store already held this file's dataset (nothing was written).
+        public var imported: Bool
+        /// Rows, `d_model`, `d_sae`.
+        public var count: Int
+        public var inputWidth: Int
+        public var outputWidth: Int
+    }
+
+    /// The recipe a file's dataset is written under: kind `dataset`, algorithm `import`, input `file` =
+    /// the file's SHA-256. The same bytes always map to the same dataset.
+    public static func recipe(fileDigest: ContentDigest) -> Recipe {
+        Recipe(kind: .dataset, algorithm: "import", version: 1, inputs: ["file": fileDigest])
+    }
+
+    /// Imports a safetensors file with `features` `[N, d_model]` and `effects` `[N, d_sae]`
+    /// (``SafetensorsEffectDataset``) as chunks of `chunkRows`, unless the store already has it.
+    ///
+    /// - Parameter progress: Advanced by the rows copied.
+    /// - Throws: ``PipelineError/invalidInput(what:problem:)`` for a malformed file;
+    ///   ``SteeringError/nonFinite(what:index:)`` naming the row and column of a NaN or infinity; store errors.
+    public static func importSafetensors(
+        _ path: String, into store: ArtifactStore, chunkRows: Int = 1024, progress: ProgressReporter? = nil
+    ) throws -> Result {
+        let fileDigest = try FileFingerprint.digest(ofFile: path)
+        let source = try SafetensorsEffectDataset(path: path, digest: fileDigest)
+        let recipe = recipe(fileDigest: fileDigest)
+        if let existing = try StoredEffectDataset.find(recipe: recipe, in: store) {
+            return Result(
+                key: existing, imported: false, count: source.count, inputWidth: source.inputWidth,
+                outputWidth: source.outputWidth)
+        }
+        let writer = try EffectDatasetWriter(
+            store: store, inputWidth: source.inputWidth, outputWidth: source.outputWidth, chunkRows: chunkRows)
+        var start = 0
+        while start < source.count {
+            let end = min(source.count, start + chunkRows)
+            let rows = Array(start..<end)
+            let (inputs, effects) = try source.read(rows: rows)
+            try checkFinite(inputs, firstRow: start, what: "'\(source.inputTensor)'", path: path)
+            try checkFinite(effects, firstRow: start, what: "'\(source.effectTensor)'", path: path)
+            try writer.append(inputs: inputs, effects: effects)
+            progress?.advance(by: rows.count)
+            start = end
+        }
+        let dtypes = source.dtypes
+        let key = try writer.finish(
+            recipe: recipe,
+            provenance: [
+                "source": (path as NSString).lastPathComponent, "inputDType": dtypes.inputs.rawValue,
+                "effectDType": dtypes.effects.rawValue, "sha256": fileDigest.hex,
+            ])
+        return Result(
+            key: key, imported: true, count: source.count, inputWidth: source.inputWidth,
+            outputWidth: source.outputWidth)
+    }
+
+    private static func checkFinite(_ matrix: Matrix, firstRow: Int, what: String, path: String) throws(SteeringError) {
+        guard let bad = matrix.values.firstIndex(where: { !$0.isFinite }) else { return }
+        throw .nonFinite(
+            what: "tensor \(what) of \(path), row \(firstRow + bad / matrix.columns) (column \(bad % matrix.columns))",
+            index: firstRow * matrix.columns + bad)
+    }
+}

@@ -1,0 +1,58 @@
+import Foundation
+public import SteeringCore
+import TensorFormats
+
+/// An effect model in a safetensors file: `W` `[d_model, d_sae]` and `b` `[d_sae]`, the state dict of the
+/// authors' `LinearAdapter` (`adapter_2b_layer_12.pt`) converted to safetensors. F32, BF16, F16 or F64.
+public struct SafetensorsEstimatorFormat: EstimatorFileFormat {
+    /// Name of the weight tensor.
+    public var weightTensor: String
+    /// Name of the bias tensor.
+    public var biasTensor: String
+
+    /// A reader for tensors `weightTensor` and `biasTensor`.
+    public init(weightTensor: String = "W", biasTensor: String = "b") {
+        self.weightTensor = weightTensor
+        self.biasTensor = biasTensor
+    }
+
+    public var name: String { "safetensors" }
+
+    public func handles(path: String) -> Bool { path.lowercased().hasSuffix(".safetensors") }
+
+    public func read(path: String) throws -> LinearEffectModel {
+        let file = try SafetensorsFile(path: path)
+        for tensor in [weightTensor, biasTensor] where !file.contains(tensor) {
+            throw PipelineError.invalidInput(
+                what: "estimator file \(path)",
+                problem: "it has no tensor '\(tensor)' (it holds \(file.tensorNames.joined(separator: ", "))); "
+                    + "an estimator file needs '\(weightTensor)' [d_model, d_sae] and '\(biasTensor)' [d_sae]")
+        }
+        let weightInfo = try file.info(weightTensor), biasInfo = try file.info(biasTensor)
+        guard weightInfo.shape.count == 2, weightInfo.shape[0] > 0, weightInfo.shape[1] > 0 else {
+            throw PipelineError.invalidInput(
+                what: "tensor '\(weightTensor)' of \(path)",
+                problem: "expected [d_model, d_sae], got \(weightInfo.shape)")
+        }
+        guard biasInfo.shape == [weightInfo.shape[1]] else {
+            throw PipelineError.invalidInput(
+                what: "tensor '\(biasTensor)' of \(path)",
+                problem: "expected shape [\(weightInfo.shape[1])] to match '\(weightTensor)' \(weightInfo.shape), "
+                    + "got \(biasInfo.shape)")
+        }
+        let weight = try file.floats(weightTensor)
+        let bias = try file.floats(biasTensor)
+        try Vector.checkFinite(weight, "tensor '\(weightTensor)' of \(path)")
+        try Vector.checkFinite(bias, "tensor '\(biasTensor)' of \(path)")
+        return LinearEffectModel(
+            weight: Matrix(rows: weightInfo.shape[0], columns: weightInfo.shape[1], values: weight), bias: bias)
+    }
+
+    /// Writes `model` as tensors `W` and `b` (F32), with `metadata` in the header.
+    public static func write(_ model: LinearEffectModel, to path: String, metadata: [String: String] = [:]) throws {
+        var writer = SafetensorsWriter(metadata: metadata)
+        try writer.add("W", floats: model.weight.values, shape: model.weight.shape)
+        try writer.add("b", floats: model.bias, shape: [model.outputWidth])
+        try writer.write(to: path)
+    }
+}
