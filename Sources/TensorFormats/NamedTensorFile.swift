@@ -120,6 +120,47 @@ public enum NamedTensorFile: Sendable {
         }
     }
 
+    /// Rows `rows` (a range of the first dimension) of tensor `name` as `Float`, row-major, so a large matrix
+    /// can be read in pieces: decoded in place from the map for safetensors and checkpoints (an `.npz` member
+    /// is decoded whole first).
+    /// - Throws: ``TensorFormatError`` naming the file and tensor when it is missing, 0-dimensional, not a float
+    ///   tensor, or `rows` lies outside its first dimension.
+    public func floats(_ name: String, rows: Range<Int>) throws -> [Float] {
+        switch self {
+        case .pytorch(let file): return try file.floats(name, rows: rows)
+        case .safetensors(let file):
+            let info = try file.info(name)
+            let rowElements = try Self.checkRows(rows, shape: info.shape, path: file.path, name: name)
+            let rowBytes = rowElements * info.dtype.byteSize
+            let raw = try file.rawBytes(name)
+            guard info.dtype.isConvertibleToFloat, info.dtype.bitSize % 8 == 0,
+                let slice = raw.slice(at: rows.lowerBound * rowBytes, length: rows.count * rowBytes)
+            else {
+                return Array(try file.floats(name)[(rows.lowerBound * rowElements)..<(rows.upperBound * rowElements)])
+            }
+            return try TensorDecoding.floats(slice, dtype: info.dtype, count: rows.count * rowElements) {
+                TensorFormatError(path: file.path, tensor: name, $0)
+            }
+        case .npz(let file):
+            let array = try file.array(name)
+            let rowElements = try Self.checkRows(rows, shape: array.shape, path: file.path, name: name)
+            let values = try file.floats(name)
+            return Array(values[(rows.lowerBound * rowElements)..<(rows.upperBound * rowElements)])
+        }
+    }
+
+    /// Checks `rows` against the first dimension of `shape` and returns the elements per row.
+    private static func checkRows(_ rows: Range<Int>, shape: [Int], path: String, name: String) throws -> Int {
+        guard let first = shape.first else {
+            throw TensorFormatError(path: path, tensor: name, "is 0-dimensional; it has no rows to select")
+        }
+        guard rows.lowerBound >= 0, rows.upperBound <= first else {
+            throw TensorFormatError(
+                path: path, tensor: name, "rows \(rows.lowerBound)..<\(rows.upperBound) are outside 0..<\(first)")
+        }
+        return checkedProduct(Array(shape.dropFirst())) ?? 0
+    }
+
     /// The values of tensor `name` as `Int64`, row-major, from any integer or boolean dtype.
     /// - Throws: ``TensorFormatError`` naming the file and tensor when it is missing or not an integer tensor.
     public func int64s(_ name: String) throws -> [Int64] {

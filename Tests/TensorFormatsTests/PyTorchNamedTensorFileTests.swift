@@ -36,6 +36,36 @@ struct PyTorchNamedTensorFileTests {
         #expect(NamedTensorFile.Format(path: "vector.npy") == nil)
     }
 
+    @Test("Row ranges read the same values from every format")
+    func rows() throws {
+        let checkpoint = try NamedTensorFile.open(path: TorchFixtures.path("effects.pt"))
+        let npz = try NamedTensorFile.open(path: TorchFixtures.path("effects.expected.npz"))
+        let all = try checkpoint.floats("effects")
+        try withTemporaryDirectory { directory in
+            var writer = SafetensorsWriter()
+            try writer.add("effects", floats: all, shape: [5, 10], as: .bf16)
+            try writer.add("f32", floats: all, shape: [5, 10])
+            try writer.write(to: directory + "/e.safetensors")
+            let safetensors = try NamedTensorFile.open(path: directory + "/e.safetensors")
+            let bf16 = try safetensors.floats("effects")
+            for range in [0..<5, 1..<3, 4..<5, 2..<2] {
+                let expected = Array(all[(range.lowerBound * 10)..<(range.upperBound * 10)])
+                #expect(try checkpoint.floats("effects", rows: range) == expected)
+                #expect(try npz.floats("effects", rows: range) == expected)
+                #expect(try safetensors.floats("f32", rows: range) == expected)
+                #expect(
+                    try safetensors.floats("effects", rows: range)
+                        == Array(bf16[(range.lowerBound * 10)..<(range.upperBound * 10)]))
+            }
+            for file in [checkpoint, npz, safetensors] {
+                let error = expectFormatError {
+                    try file.floats(file.format == .safetensors ? "f32" : "effects", rows: 3..<6)
+                }
+                #expect(error?.description.contains("outside 0..<5") == true)
+            }
+        }
+    }
+
     @Test("Files without a known extension are recognised by content")
     func byContent() throws {
         try withTemporaryDirectory { directory in
