@@ -53,7 +53,8 @@ public struct LlamaControlVector: Sendable, Equatable {
     ///   are 0, or a value is not finite.
     public func gguf() throws -> GGUFWriter {
         let label = "control vector"
-        guard let width = directions.values.first?.count, width > 0 else {
+        // The lowest layer sets the expected length, so the error always names the same direction.
+        guard let first = directions.keys.min(), let width = directions[first]?.count, width > 0 else {
             throw TensorFormatError(path: label, "holds no directions (or empty ones); nothing to write")
         }
         var writer = GGUFWriter()
