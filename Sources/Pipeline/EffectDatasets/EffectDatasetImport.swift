@@ -22,8 +22,9 @@ public enum EffectDatasetImport {
         Recipe(kind: .dataset, algorithm: "import", version: 1, inputs: ["file": fileDigest])
     }
 
-    /// Imports a safetensors file with `features` `[N, d_model]` and `effects` `[N, d_sae]`
-    /// (``SafetensorsEffectDataset``) as chunks of `chunkRows`, unless the store already has it.
+    /// Imports a file with `features` `[N, d_model]` and `effects` `[N, d_sae]` — safetensors, the authors'
+    /// `torch.save` `.pt`, or `.npz` (``TensorFileEffectDataset/open(path:digest:)``) — as chunks of
+    /// `chunkRows`, unless the store already has it.
     ///
     /// - Parameter progress: Advanced by the rows copied.
     /// - Throws: ``PipelineError/invalidInput(what:problem:)`` for a malformed file;
@@ -32,7 +33,7 @@ public enum EffectDatasetImport {
         _ path: String, into store: ArtifactStore, chunkRows: Int = 1024, progress: ProgressReporter? = nil
     ) throws -> Result {
         let fileDigest = try FileFingerprint.digest(ofFile: path)
-        let source = try SafetensorsEffectDataset(path: path, digest: fileDigest)
+        let source = try TensorFileEffectDataset.open(path: path, digest: fileDigest)
         let recipe = recipe(fileDigest: fileDigest)
         if let existing = try StoredEffectDataset.find(recipe: recipe, in: store) {
             return Result(
@@ -46,19 +47,18 @@ public enum EffectDatasetImport {
             let end = min(source.count, start + chunkRows)
             let rows = Array(start..<end)
             let (inputs, effects) = try source.read(rows: rows)
-            try checkFinite(inputs, firstRow: start, what: "'\(source.inputTensor)'", path: path)
-            try checkFinite(effects, firstRow: start, what: "'\(source.effectTensor)'", path: path)
+            try checkFinite(inputs, firstRow: start, what: "'features'", path: path)
+            try checkFinite(effects, firstRow: start, what: "'effects'", path: path)
             try writer.append(inputs: inputs, effects: effects)
             progress?.advance(by: rows.count)
             start = end
         }
-        let dtypes = source.dtypes
-        let key = try writer.finish(
-            recipe: recipe,
-            provenance: [
-                "source": (path as NSString).lastPathComponent, "inputDType": dtypes.inputs.rawValue,
-                "effectDType": dtypes.effects.rawValue, "sha256": fileDigest.hex,
-            ])
+        var provenance = ["source": (path as NSString).lastPathComponent, "sha256": fileDigest.hex]
+        if let mapped = source as? SafetensorsEffectDataset {
+            provenance["inputDType"] = mapped.dtypes.inputs.rawValue
+            provenance["effectDType"] = mapped.dtypes.effects.rawValue
+        }
+        let key = try writer.finish(recipe: recipe, provenance: provenance)
         return Result(
             key: key, imported: true, count: source.count, inputWidth: source.inputWidth,
             outputWidth: source.outputWidth)

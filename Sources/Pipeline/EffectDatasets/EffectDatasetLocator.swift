@@ -33,7 +33,7 @@ public enum EffectDatasetLocator {
             let result = try EffectDatasetImport.importSafetensors(
                 reference, into: store, chunkRows: chunkRows, progress: progress)
             // The file and the stored chunks hold the same rows; the map avoids decoding chunks.
-            let source = try SafetensorsEffectDataset(path: reference, digest: result.key)
+            let source = try TensorFileEffectDataset.open(path: reference, digest: result.key)
             return Located(source: source, key: result.key, imported: result.imported)
         }
         let key = try store.resolve(reference)

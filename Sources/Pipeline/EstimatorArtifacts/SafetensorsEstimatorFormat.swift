@@ -2,8 +2,9 @@ import Foundation
 public import SteeringCore
 import TensorFormats
 
-/// An effect model in a safetensors file: `W` `[d_model, d_sae]` and `b` `[d_sae]`, the state dict of the
-/// authors' `LinearAdapter` (`adapter_2b_layer_12.pt`) converted to safetensors. F32, BF16, F16 or F64.
+/// An effect model as tensors `W` `[d_model, d_sae]` and `b` `[d_sae]` — the state dict of the authors'
+/// `LinearAdapter`. Reads safetensors and, through `NamedTensorFile`, the authors' own `torch.save` file
+/// (`adapter_2b_layer_12.pt`) and `.npz`. F32, BF16, F16 or F64.
 public struct SafetensorsEstimatorFormat: EstimatorFileFormat {
     /// Name of the weight tensor.
     public var weightTensor: String
@@ -18,34 +19,37 @@ public struct SafetensorsEstimatorFormat: EstimatorFileFormat {
 
     public var name: String { "safetensors" }
 
-    public func handles(path: String) -> Bool { path.lowercased().hasSuffix(".safetensors") }
+    public func handles(path: String) -> Bool {
+        let lower = path.lowercased()
+        return [".safetensors", ".pt", ".pth", ".bin", ".npz"].contains { lower.hasSuffix($0) }
+    }
 
     public func read(path: String) throws -> LinearEffectModel {
-        let file = try SafetensorsFile(path: path)
+        let file = try NamedTensorFile.open(path: path)
         for tensor in [weightTensor, biasTensor] where !file.contains(tensor) {
             throw PipelineError.invalidInput(
                 what: "estimator file \(path)",
                 problem: "it has no tensor '\(tensor)' (it holds \(file.tensorNames.joined(separator: ", "))); "
                     + "an estimator file needs '\(weightTensor)' [d_model, d_sae] and '\(biasTensor)' [d_sae]")
         }
-        let weightInfo = try file.info(weightTensor), biasInfo = try file.info(biasTensor)
-        guard weightInfo.shape.count == 2, weightInfo.shape[0] > 0, weightInfo.shape[1] > 0 else {
+        let weightShape = try file.shape(of: weightTensor), biasShape = try file.shape(of: biasTensor)
+        guard weightShape.count == 2, weightShape[0] > 0, weightShape[1] > 0 else {
             throw PipelineError.invalidInput(
                 what: "tensor '\(weightTensor)' of \(path)",
-                problem: "expected [d_model, d_sae], got \(weightInfo.shape)")
+                problem: "expected [d_model, d_sae], got \(weightShape)")
         }
-        guard biasInfo.shape == [weightInfo.shape[1]] else {
+        guard biasShape == [weightShape[1]] else {
             throw PipelineError.invalidInput(
                 what: "tensor '\(biasTensor)' of \(path)",
-                problem: "expected shape [\(weightInfo.shape[1])] to match '\(weightTensor)' \(weightInfo.shape), "
-                    + "got \(biasInfo.shape)")
+                problem: "expected shape [\(weightShape[1])] to match '\(weightTensor)' \(weightShape), "
+                    + "got \(biasShape)")
         }
         let weight = try file.floats(weightTensor)
         let bias = try file.floats(biasTensor)
         try Vector.checkFinite(weight, "tensor '\(weightTensor)' of \(path)")
         try Vector.checkFinite(bias, "tensor '\(biasTensor)' of \(path)")
         return LinearEffectModel(
-            weight: Matrix(rows: weightInfo.shape[0], columns: weightInfo.shape[1], values: weight), bias: bias)
+            weight: Matrix(rows: weightShape[0], columns: weightShape[1], values: weight), bias: bias)
     }
 
     /// Writes `model` as tensors `W` and `b` (F32), with `metadata` in the header.
