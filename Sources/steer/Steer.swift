@@ -11,7 +11,7 @@ struct Steer: AsyncParsableCommand {
             (--store, default $STEER_STORE or ~/.steer/store).
             """,
         subcommands: [
-            Tokenize.self, Forward.self, Generate.self, Features.self, SAECommand.self, EffectsCommand.self, Store.self,
-            TasksCommand.self, EstimatorsCommand.self,
+            Tokenize.self, Forward.self, Generate.self, Features.self, SAECommand.self, EffectsCommand.self,
+            EstimatorsCommand.self, VectorCommand.self, TasksCommand.self, Evaluate.self, Store.self,
         ])
 }

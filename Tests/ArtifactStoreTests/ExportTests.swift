@@ -10,7 +10,7 @@ struct ExportTests {
     func tensors() throws {
         try withTemporaryStore { store, path in
             let values: [Float] = [1.5, -2, .pi, 0, 7, 8]
-            let r = recipe("m", kind: .estimator, parameters: ["lambda": 0.5])
+            let r = recipe("m", kind: .activations, parameters: ["lambda": 0.5])
             let key = try store.put(recipe: r, floats: values, shape: [2, 3])
             let ints = try store.put(recipe: recipe("i", kind: .dataset), int32s: [3, -4], shape: [2])
 
@@ -29,7 +29,7 @@ struct ExportTests {
             #expect(try file.floats("W") == values)
             #expect(try file.info("W").shape == [2, 3])
             #expect(file.metadata["key"] == key.hex)
-            #expect(file.metadata["kind"] == "estimator")
+            #expect(file.metadata["kind"] == "activations")
             #expect(file.metadata["recipe"] == r.canonicalValue.canonicalJSON)
         }
     }

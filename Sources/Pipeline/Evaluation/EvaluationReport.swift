@@ -76,7 +76,7 @@ public enum EvaluationReport {
             [
                 "Prompt: \(s.prompt.debugDescription) (BOS prepended); \(s.samples) completions of \(s.maxNewTokens) new tokens per cell.",
                 "Sampler: temperature \(s.temperature), top-k \(s.topK), top-p \(s.topP) (\(s.samplerMode.rawValue) semantics), seed \(s.seed), stop at EOS: \(s.stopAtEOS).",
-                "Steering after block \(s.site.layer) at every position; scales \(s.scales.map { format(Double($0)) }.joined(separator: ", ")).",
+                "Steering after block \(s.site.layer) at every position; scales \(s.scales.map { String(format: "%g", $0) }.joined(separator: ", ")).",
                 "Score per cell: mean normalised behaviour × mean normalised coherence, (score − 1)/9; a strategy's score is the maximum over scales. Failed judge calls are dropped and counted.",
             ] + notes
         for line in protocolLines { body += "<li>\(escape(line))</li>\n" }
@@ -143,7 +143,7 @@ public enum EvaluationReport {
                 let cls = strategy == winner ? " class=\"best\"" : ""
                 out +=
                     "<td\(cls) data-task=\"\(escape(task))\" data-strategy=\"\(escape(strategy))\">"
-                    + "\(format(summary.bestProduct)) <small>(α = \(format(Double(summary.bestScale))))</small></td>"
+                    + "\(format(summary.bestProduct)) <small>(α = \(String(format: "%g", summary.bestScale)))</small></td>"
             }
             out += "</tr>\n"
         }
@@ -195,8 +195,8 @@ public enum EvaluationReport {
         for t in 0...4 {
             let xv = xRange.lowerBound + Double(t) / 4 * (xRange.upperBound - xRange.lowerBound)
             let yv = yRange.lowerBound + Double(t) / 4 * (yRange.upperBound - yRange.lowerBound)
-            out += "<text x=\"\(fmt(x(xv)))\" y=\"\(fmt(h - bottom + 14))\" text-anchor=\"middle\" font-size=\"10\">\(format(xv, digits: 2))</text>\n"
-            out += "<text x=\"\(fmt(left - 4))\" y=\"\(fmt(y(yv) + 3))\" text-anchor=\"end\" font-size=\"10\">\(format(yv, digits: 2))</text>\n"
+            out += "<text x=\"\(fmt(x(xv)))\" y=\"\(fmt(h - bottom + 14))\" text-anchor=\"middle\" font-size=\"10\">\(String(format: "%.3g", xv))</text>\n"
+            out += "<text x=\"\(fmt(left - 4))\" y=\"\(fmt(y(yv) + 3))\" text-anchor=\"end\" font-size=\"10\">\(String(format: "%.3g", yv))</text>\n"
         }
         out += "<text x=\"\(fmt((left + w - right) / 2))\" y=\"\(fmt(h - bottom + 28))\" text-anchor=\"middle\" font-size=\"11\">\(escape(xLabel))</text>\n"
         for line in lines where !line.points.isEmpty {
@@ -217,7 +217,7 @@ public enum EvaluationReport {
         for strategy in result.strategies {
             for cell in result.curve(task: task, strategy: strategy) {
                 let texts = cell.examples.map { "<div>\(escape(result.settings.prompt + $0))</div>" }.joined()
-                out += "<tr><td>\(escape(strategy))</td><td>\(format(Double(cell.scale)))</td><td>\(texts)</td></tr>\n"
+                out += "<tr><td>\(escape(strategy))</td><td>\(String(format: "%g", cell.scale))</td><td>\(texts)</td></tr>\n"
             }
         }
         return out + "</table>\n</details>\n"

@@ -8,20 +8,32 @@ public final class EvaluationRunner: Sendable {
     public let model: any ModelBackend
     public let store: ArtifactStore
     public let settings: EvaluationSettings
-    public let behaviourJudge: any Judge
+    /// The behaviour judge of each task (key `*` for every task without its own).
+    public let behaviourJudges: [String: any Judge]
     public let coherenceJudge: any Judge
     /// Largest fraction of failed judge calls a score set may have and still be stored and used.
     public let maxFailureFraction: Double
 
-    public init(
+    /// One behaviour judge for every task.
+    public convenience init(
         model: any ModelBackend, store: ArtifactStore, settings: EvaluationSettings, behaviourJudge: any Judge,
+        coherenceJudge: any Judge, maxFailureFraction: Double = 0.1
+    ) throws {
+        try self.init(
+            model: model, store: store, settings: settings, behaviourJudges: ["*": behaviourJudge],
+            coherenceJudge: coherenceJudge, maxFailureFraction: maxFailureFraction)
+    }
+
+    /// A behaviour judge per task name (`*` as the fallback).
+    public init(
+        model: any ModelBackend, store: ArtifactStore, settings: EvaluationSettings, behaviourJudges: [String: any Judge],
         coherenceJudge: any Judge, maxFailureFraction: Double = 0.1
     ) throws {
         try settings.validate()
         self.model = model
         self.store = store
         self.settings = settings
-        self.behaviourJudge = behaviourJudge
+        self.behaviourJudges = behaviourJudges
         self.coherenceJudge = coherenceJudge
         self.maxFailureFraction = maxFailureFraction
     }
@@ -93,6 +105,9 @@ public final class EvaluationRunner: Sendable {
             generations = Generations(tokens: tokens, texts: texts)
             try store.put(recipe: generationsRecipe, json: generations)
             fresh = true
+        }
+        guard let behaviourJudge = behaviourJudges[subject.task] ?? behaviourJudges["*"] else {
+            throw PipelineError.invalidInput(what: "task \(subject.task)", problem: "has no behaviour judge")
         }
         let (behaviour, behaviourKey, b) = try await scores(
             generations, key: generationsRecipe.key, judge: behaviourJudge, criterion: subject.behaviourCriterion,

@@ -46,11 +46,6 @@ struct MeasurementOptions: ParsableArguments {
     @Option(help: "Seed of the calibration shuffle.")
     var calibrationSeed: UInt64 = 42
 
-    func validate() throws {
-        if (calibration == nil) == (scale == nil) {
-            throw ValidationError("Give exactly one of --calibration FILE (per-vector scale calibration) or --scale S.")
-        }
-    }
 
     func measurementProtocol(layer: Int) throws -> MeasurementProtocol {
         var prompts = MeasurementProtocol.methodPrompts
@@ -68,6 +63,9 @@ struct MeasurementOptions: ParsableArguments {
     }
 
     func scaling(model: any ModelBackend) throws -> EffectMeasurer.Scaling {
+        if (calibration == nil) == (scale == nil) {
+            throw ValidationError("Give exactly one of --calibration FILE (per-vector scale calibration) or --scale S.")
+        }
         if let scale { return .fixed(scale) }
         let set = try CalibrationSet(
             path: calibration!, model: model,
