@@ -16,10 +16,13 @@ public struct SafetensorsEstimatorFormat: EstimatorFileFormat {
         self.biasTensor = biasTensor
     }
 
+    /// `safetensors`.
     public var name: String { "safetensors" }
 
+    /// Files ending in `.safetensors`.
     public func handles(path: String) -> Bool { path.lowercased().hasSuffix(".safetensors") }
 
+    /// Reads `W` and `b`; throws naming the file and tensor when one is missing, mis-shaped or non-finite.
     public func read(path: String) throws -> LinearEffectModel {
         let file = try SafetensorsFile(path: path)
         for tensor in [weightTensor, biasTensor] where !file.contains(tensor) {
