@@ -3,7 +3,7 @@ import Testing
 
 /// An ``EffectDataSource`` over two matrices, for estimator tests that do not link the pipeline.
 public struct MatrixEffectSource: EffectDataSource {
-    /// Inputs `[N, d]` and effects `[N, s]`.
+    /// Inputs `[N, d]`.
     public var inputs: Matrix
     /// Effects `[N, s]`.
     public var effects: Matrix
