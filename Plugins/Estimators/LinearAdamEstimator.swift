@@ -27,8 +27,11 @@ public struct LinearAdamEstimator: EffectEstimator {
         self.configuration = configuration
     }
 
+    /// The registry name.
     public var name: String { Self.registryName }
+    /// Version 1.
     public var version: Int { 1 }
+    /// The configuration's ``parameters``.
     public var parameters: [String: RecipeValue] { configuration.parameters }
 
     /// Trains on `rows` of `data`. `progress` advances once per optimiser step

@@ -36,8 +36,11 @@ public struct RidgeEstimator: EffectEstimator {
         self.configuration = configuration
     }
 
+    /// The registry name.
     public var name: String { Self.registryName }
+    /// Version 1.
     public var version: Int { 1 }
+    /// The configuration's ``parameters``.
     public var parameters: [String: RecipeValue] { configuration.parameters }
 
     /// Fits on `rows` of `data`. `progress` advances by the rows of each streamed chunk (`rows.count` in all).

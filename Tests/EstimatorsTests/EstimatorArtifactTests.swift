@@ -51,7 +51,7 @@ struct EstimatorArtifactTests {
         #expect(loaded.weight.values == (try rounded(model.weight.values, through: dtype)))
         #expect(loaded.bias == (try rounded(model.bias, through: dtype)))
         expectMessage(contains: "supported formats: safetensors") {
-            _ = try EstimatorFiles.load(directory + "/adapter.pt")
+            _ = try EstimatorFiles.load(directory + "/adapter.csv")
         }
     }
 
@@ -125,5 +125,27 @@ struct EstimatorArtifactTests {
                     estimator, on: data, split: EffectDataSplit(validationSize: 60), store: nil)
             }
         }
+    }
+}
+
+@Suite("The authors' PyTorch files")
+struct AuthorsPyTorchFileTests {
+    @Test("an adapter state dict and an effects dict written by torch.save load like their safetensors twins")
+    func pytorchFiles() throws {
+        // Tests/Fixtures/torch (written by Tests/Reference/make_torch_fixtures.py) holds the authors' layouts:
+        // adapter.pt = {"W": [6, 10], "b": [10]} and effects.pt = {"features": [5, 6], "effects": [5, 10]}.
+        let adapter = fixturePath("torch/adapter.pt"), effects = fixturePath("torch/effects.pt")
+        let model = try EstimatorFiles.load(adapter)
+        let file = try NamedTensorFile.open(path: adapter)
+        #expect(model.weight.values == (try file.floats("W")))
+        #expect(model.bias == (try file.floats("b")))
+        #expect(model.weight.shape == [6, 10])
+        let dataset = try TensorFileEffectDataset(path: effects)
+        #expect(dataset.count == 5 && dataset.inputWidth == 6 && dataset.outputWidth == 10)
+        let (inputs, outputs) = try dataset.read(rows: [0, 1, 3])
+        let raw = try NamedTensorFile.open(path: effects)
+        let features = try raw.floats("features"), effectValues = try raw.floats("effects")
+        #expect(inputs.row(2) == Array(features[18..<24]))
+        #expect(outputs.row(0) == Array(effectValues[0..<10]))
     }
 }

@@ -12,7 +12,9 @@ public enum EffectDatasetImport {
         public var imported: Bool
         /// Rows, `d_model`, `d_sae`.
         public var count: Int
+        /// `d_model`.
         public var inputWidth: Int
+        /// `d_sae`.
         public var outputWidth: Int
     }
 

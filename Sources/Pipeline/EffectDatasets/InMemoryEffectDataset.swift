@@ -6,6 +6,7 @@ public struct InMemoryEffectDataset: EffectDataSource {
     public let inputs: Matrix
     /// The measured effects, one per row.
     public let effects: Matrix
+    /// The dataset digest (enters estimator recipes).
     public let digest: ContentDigest
 
     /// Wraps two matrices with the same number of rows. The digest covers both shapes and every value.
@@ -27,10 +28,14 @@ public struct InMemoryEffectDataset: EffectDataSource {
         self.digest = digest
     }
 
+    /// Number of rows.
     public var count: Int { inputs.rows }
+    /// `d_model`.
     public var inputWidth: Int { inputs.columns }
+    /// `d_sae`.
     public var outputWidth: Int { effects.columns }
 
+    /// Copies of `rows` (ascending, in range).
     public func read(rows: [Int]) throws -> (inputs: Matrix, effects: Matrix) {
         try EffectRowSelection.validate(rows, count: count, source: "the in-memory effect dataset")
         return (Self.gather(inputs, rows), Self.gather(effects, rows))

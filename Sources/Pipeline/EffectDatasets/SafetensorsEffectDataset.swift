@@ -13,9 +13,13 @@ public final class SafetensorsEffectDataset: EffectDataSource {
     public let inputTensor: String
     /// Name of the effect tensor.
     public let effectTensor: String
+    /// Number of rows.
     public let count: Int
+    /// `d_model`.
     public let inputWidth: Int
+    /// `d_sae`.
     public let outputWidth: Int
+    /// The dataset digest (enters estimator recipes).
     public let digest: ContentDigest
     private let inputInfo: TensorInfo
     private let effectInfo: TensorInfo
@@ -72,6 +76,7 @@ public final class SafetensorsEffectDataset: EffectDataSource {
     /// The element types of the input and effect tensors.
     public var dtypes: (inputs: TensorDType, effects: TensorDType) { (inputInfo.dtype, effectInfo.dtype) }
 
+    /// Decodes `rows` (ascending, in range) from the map.
     public func read(rows: [Int]) throws -> (inputs: Matrix, effects: Matrix) {
         try EffectRowSelection.validate(rows, count: count, source: "effect dataset \(file.path)")
         let raw = file.mapping.bytes

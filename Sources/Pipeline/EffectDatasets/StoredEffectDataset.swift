@@ -52,11 +52,16 @@ public final class StoredEffectDataset: EffectDataSource {
         self.cacheLimitBytes = cacheLimitBytes
     }
 
+    /// Number of rows.
     public var count: Int { manifest.count }
+    /// `d_model`.
     public var inputWidth: Int { manifest.inputWidth }
+    /// `d_sae`.
     public var outputWidth: Int { manifest.outputWidth }
+    /// The manifest's key.
     public var digest: ContentDigest { key }
 
+    /// Copies `rows` (ascending, in range) out of their (cached) chunks.
     public func read(rows: [Int]) throws -> (inputs: Matrix, effects: Matrix) {
         try EffectRowSelection.validate(rows, count: count, source: "stored effect dataset \(key.short)")
         let d = inputWidth, s = outputWidth, width = d + s

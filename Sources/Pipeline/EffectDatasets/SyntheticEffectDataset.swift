@@ -10,8 +10,11 @@ public import SteeringCore
 /// has rank `rank`), `b₀` is a fixed offset and `ε` is uniform in `[−√3, √3]` (unit variance).
 /// Every row is a function of `(seed, i)` only, so any subset can be read in any order.
 public struct SyntheticEffectDataset: EffectDataSource {
+    /// Number of rows.
     public let count: Int
+    /// `d_model`.
     public let inputWidth: Int
+    /// `d_sae`.
     public let outputWidth: Int
     /// Rank of the true linear map.
     public let rank: Int
@@ -48,11 +51,13 @@ public struct SyntheticEffectDataset: EffectDataSource {
     /// `M = U·V`, the map the effects are generated from (`[d_model, d_sae]`; materialises it).
     public var trueWeight: Matrix { left.matmul(right) }
 
+    /// A digest of the generator settings (count, widths, rank, noise, seed).
     public var digest: ContentDigest {
         ContentDigest(
             ofString: "synthetic-effect-dataset-v1:\(count):\(inputWidth):\(outputWidth):\(rank):\(noise):\(seed)")
     }
 
+    /// Generates `rows` (ascending, in range).
     public func read(rows: [Int]) throws -> (inputs: Matrix, effects: Matrix) {
         try EffectRowSelection.validate(rows, count: count, source: "the synthetic effect dataset")
         var inputs = Matrix(rows: rows.count, columns: inputWidth)

@@ -1,11 +1,17 @@
 /// Mean, extremes and quartiles of a set of numbers (quartiles by linear interpolation, as NumPy's
 /// default `np.quantile`).
 public struct DistributionSummary: Sendable, Codable, Equatable {
+    /// Arithmetic mean.
     public var mean: Double
+    /// Smallest value.
     public var min: Double
+    /// 25th percentile.
     public var lowerQuartile: Double
+    /// 50th percentile.
     public var median: Double
+    /// 75th percentile.
     public var upperQuartile: Double
+    /// Largest value.
     public var max: Double
 
     /// Summarises `values`; `nil` when there are none.

@@ -9,19 +9,25 @@ public struct EffectEstimatorComparison: Sendable, Codable, Equatable {
     public struct Entry: Sendable, Codable, Equatable {
         /// Registry name.
         public var estimator: String
+        /// The estimator's version.
         public var version: Int
+        /// The estimator's hyper-parameters.
         public var parameters: [String: RecipeValue]
         /// The fitted estimator's artifact key.
         public var key: ContentDigest
         /// Wall-clock seconds of the fit.
         public var fitSeconds: Double
+        /// Held-out quality.
         public var diagnostics: EstimatorDiagnostics
     }
 
     /// The dataset's key.
     public var dataset: ContentDigest
+    /// The train/held-out split.
     public var split: EffectDataSplit
+    /// Rows the estimators were fitted on.
     public var trainingRows: Int
+    /// One entry per estimator, in the order given.
     public var entries: [Entry]
 
     /// Fits every estimator (always anew, so fit times are measured) on the training rows and evaluates

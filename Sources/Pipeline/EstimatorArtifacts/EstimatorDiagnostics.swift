@@ -11,14 +11,19 @@ public import SteeringCore
 public struct EstimatorDiagnostics: Sendable, Codable, Equatable {
     /// Held-out rows evaluated.
     public var rows: Int
+    /// Mean of `(ŷ − y)²` over rows and outputs.
     public var meanSquaredError: Double
+    /// `1 − SSE/SST` over all outputs (per-feature means).
     public var rSquared: Double
+    /// R² per feature; `nil` where the feature is constant on the held-out rows.
     public var featureRSquared: [Double?]
     /// Summary of ``featureRSquared`` over the non-constant features.
     public var featureRSquaredSummary: DistributionSummary?
+    /// Cosine between predicted and measured effect vectors, over rows.
     public var cosine: DistributionSummary
     /// `k` of the overlap.
     public var topK: Int
+    /// `|top-k(ŷ) ∩ top-k(y)| / k`, over rows.
     public var topKOverlap: DistributionSummary
 
     /// Evaluates `model` on `rows` of `data`, streaming `chunkRows` rows at a time. Inputs are normalised

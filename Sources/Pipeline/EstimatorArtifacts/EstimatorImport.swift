@@ -12,6 +12,7 @@ public enum EstimatorImport {
         public var imported: Bool
         /// `d_model`, `d_sae`.
         public var inputWidth: Int
+        /// `d_sae`.
         public var outputWidth: Int
     }
 

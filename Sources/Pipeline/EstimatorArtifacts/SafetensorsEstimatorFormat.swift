@@ -17,13 +17,16 @@ public struct SafetensorsEstimatorFormat: EstimatorFileFormat {
         self.biasTensor = biasTensor
     }
 
+    /// `safetensors`.
     public var name: String { "safetensors" }
 
+    /// Files ending in `.safetensors`, `.pt`, `.pth`, `.bin` or `.npz` (read through `NamedTensorFile`).
     public func handles(path: String) -> Bool {
         let lower = path.lowercased()
         return [".safetensors", ".pt", ".pth", ".bin", ".npz"].contains { lower.hasSuffix($0) }
     }
 
+    /// Reads `W` and `b`; throws naming the file and tensor when one is missing, mis-shaped or non-finite.
     public func read(path: String) throws -> LinearEffectModel {
         let file = try NamedTensorFile.open(path: path)
         for tensor in [weightTensor, biasTensor] where !file.contains(tensor) {

@@ -3,8 +3,9 @@ import Testing
 
 /// An ``EffectDataSource`` over two matrices, for estimator tests that do not link the pipeline.
 public struct MatrixEffectSource: EffectDataSource {
-    /// Inputs `[N, d]` and effects `[N, s]`.
+    /// Inputs `[N, d]`.
     public var inputs: Matrix
+    /// Effects `[N, s]`.
     public var effects: Matrix
     /// Columns reported by ``inputWidth`` (defaults to the matrix's; set it to test width checks).
     public var reportedInputWidth: Int
@@ -17,9 +18,13 @@ public struct MatrixEffectSource: EffectDataSource {
         reportedInputWidth = inputs.columns
     }
 
+    /// Number of rows.
     public var count: Int { inputs.rows }
+    /// ``reportedInputWidth``.
     public var inputWidth: Int { reportedInputWidth }
+    /// `d_sae`.
     public var outputWidth: Int { effects.columns }
+    /// SHA-256 of the shapes and values.
     public var digest: ContentDigest {
         var builder = DigestBuilder()
         builder.update(field: "\(inputs.shape)\(effects.shape)")
@@ -28,6 +33,7 @@ public struct MatrixEffectSource: EffectDataSource {
         return builder.finalize()
     }
 
+    /// Copies of `rows`; throws for an out-of-range row.
     public func read(rows: [Int]) throws -> (inputs: Matrix, effects: Matrix) {
         for row in rows where row < 0 || row >= count {
             throw SteeringError.indexOutOfRange(what: "row", index: row, validRange: 0..<count)
