@@ -85,7 +85,8 @@ let package = Package(
         .executableTarget(
             name: "steer",
             dependencies: [
-                "SteeringCore", "SteeringPlugins", "ArtifactStore", "TensorFormats", "Numerics", "Pipeline", "Judges",
+                "SteeringCore", "SteeringPlugins", "ArtifactStore", "TensorFormats", "Numerics", "Pipeline", "Judges", "Gemma2",
+                "JumpReLUSAE",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),

@@ -12,6 +12,6 @@ struct Steer: AsyncParsableCommand {
             """,
         subcommands: [
             Tokenize.self, Forward.self, Generate.self, Features.self, SAECommand.self, EffectsCommand.self,
-            EstimatorsCommand.self, VectorCommand.self, TasksCommand.self, Evaluate.self, Store.self,
+            EstimatorsCommand.self, VectorCommand.self, TasksCommand.self, Evaluate.self, Store.self, Bench.self,
         ])
 }
