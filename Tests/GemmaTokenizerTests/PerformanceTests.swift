@@ -39,8 +39,8 @@ struct PerformanceTests {
         let longElapsed = seconds { count = tokenizer.encode(longText).count }
         print(
             String(format: "[tokenizer] %@: one 200,000-letter word → %d tokens in %.3f s", label, count, longElapsed))
-        #expect(longElapsed < 5, "\(label): a 200k-letter word took \(longElapsed) s")
-        #expect(elapsed < 60, "\(label): encoding the fixture took \(elapsed) s")
+        #expect(longElapsed < 30, "\(label): a 200k-letter word took \(longElapsed) s")
+        #expect(elapsed < 300, "\(label): encoding the fixture took \(elapsed) s")
     }
 
     @Test("tokenizer.model: load time and encode throughput")
@@ -49,7 +49,7 @@ struct PerformanceTests {
         var tokenizer: GemmaTokenizer?
         let load = try seconds { tokenizer = try GemmaTokenizer(sentencePieceModel: RealTokenizer.modelPath) }
         print(String(format: "[tokenizer] tokenizer.model: loaded in %.3f s", load))
-        #expect(load < 20)
+        #expect(load < 120, "a guard against pathological loading, not a performance claim")
         try measureEncoding(try #require(tokenizer), "tokenizer.model")
     }
 
