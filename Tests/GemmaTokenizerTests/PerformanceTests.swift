@@ -61,7 +61,7 @@ struct PerformanceTests {
         var tokenizer: GemmaTokenizer?
         let load = try seconds { tokenizer = try GemmaTokenizer(tokenizerJSON: RealTokenizer.jsonPath) }
         print(String(format: "[tokenizer] tokenizer.json: loaded in %.3f s", load))
-        #expect(load < 30)
+        #expect(load < 120, "a guard against pathological loading, not a performance claim")
         try measureEncoding(try #require(tokenizer), "tokenizer.json")
     }
 }
