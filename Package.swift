@@ -86,7 +86,7 @@ let package = Package(
             name: "steer",
             dependencies: [
                 "SteeringCore", "SteeringPlugins", "ArtifactStore", "TensorFormats", "Numerics", "Pipeline", "Judges", "Gemma2",
-                "JumpReLUSAE",
+                "JumpReLUSAE", "Estimators",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),

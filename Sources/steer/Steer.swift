@@ -12,6 +12,6 @@ struct Steer: AsyncParsableCommand {
             """,
         subcommands: [
             Tokenize.self, Forward.self, Generate.self, Features.self, SAECommand.self, EffectsCommand.self,
-            EstimatorsCommand.self, VectorCommand.self, TasksCommand.self, Evaluate.self, Store.self, Bench.self,
+            EstimatorsCommand.self, VectorCommand.self, TasksCommand.self, Evaluate.self, Demo.self, Store.self, Bench.self,
         ])
 }

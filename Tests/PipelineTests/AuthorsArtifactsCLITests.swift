@@ -32,8 +32,10 @@ struct AuthorsArtifactsCLITests {
         try writer.write(to: dir + "/adapter.safetensors")
         for (name, estimator) in [("pt", "authors/adapter"), ("st", dir + "/adapter.safetensors")] {
             let made = try run(
-                ["vector", "make", "--strategy", "sae-ts", "--target", "3:1,7:0.5", "--layer", "0", "--estimator",
-                 estimator, "--out", dir + "/\(name).npy"])
+                [
+                    "vector", "make", "--strategy", "sae-ts", "--target", "3:1,7:0.5", "--layer", "0", "--estimator",
+                    estimator, "--out", dir + "/\(name).npy",
+                ])
             #expect(made.status == 0, "\(made.stderr)")
         }
         let fromPyTorch = try NPY.read(path: dir + "/pt.npy").floats()

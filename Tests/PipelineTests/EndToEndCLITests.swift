@@ -20,13 +20,19 @@ struct EndToEndCLITests {
             try Subprocess.run(steer, arguments + ["--store", store], timeout: 300)
         }
         let measured = try run(
-            ["effects", "measure", "--model", model, "--sae", sae, "--vectors", "decoder-rows:\(sae):0-60", "--scale", "6"]
+            [
+                "effects", "measure", "--model", model, "--sae", sae, "--vectors", "decoder-rows:\(sae):0-60",
+                "--scale", "6",
+            ]
                 + PipelineFixtures.protocolFlags)
         #expect(measured.status == 0, "\(measured.stderr)")
         #expect(try run(["effects", "export", "--out", dir + "/d.safetensors"]).status == 0)
         let fit = try run(
-            ["estimators", "fit", "--estimator", "ridge", "--dataset", dir + "/d.safetensors", "--validation-size", "10",
-             "--alias", "est"])
+            [
+                "estimators", "fit", "--estimator", "ridge", "--dataset", dir + "/d.safetensors", "--validation-size",
+                "10",
+                "--alias", "est",
+            ])
         #expect(fit.status == 0, "\(fit.stderr)")
 
         let task: [String: Any] = [
@@ -40,8 +46,11 @@ struct EndToEndCLITests {
         try JSONSerialization.data(withJSONObject: task).write(to: URL(fileURLWithPath: dir + "/task.json"))
         for strategy in ["caa", "sae-direct", "sae-ts", "pinv", "rotation"] {
             let made = try run(
-                ["vector", "make", "--strategy", strategy, "--task", dir + "/task.json", "--model", model, "--sae", sae,
-                 "--estimator", "est", "--out", dir + "/\(strategy).npy", "--alias", "v/\(strategy)"])
+                [
+                    "vector", "make", "--strategy", strategy, "--task", dir + "/task.json", "--model", model, "--sae",
+                    sae,
+                    "--estimator", "est", "--out", dir + "/\(strategy).npy", "--alias", "v/\(strategy)",
+                ])
             #expect(made.status == 0, "\(strategy): \(made.stderr)")
         }
         let inspect = try run(["vector", "inspect", "v/sae-ts", "--estimator", "est", "--top", "3"])

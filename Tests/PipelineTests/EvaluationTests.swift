@@ -24,7 +24,8 @@ struct EvaluationTests {
     }
 
     func settings(_ scales: [Float]) -> EvaluationSettings {
-        EvaluationSettings(site: ActivationSite(layer: 1), scales: scales, samples: 4, prompt: "the cat", maxNewTokens: 5)
+        EvaluationSettings(
+            site: ActivationSite(layer: 1), scales: scales, samples: 4, prompt: "the cat", maxNewTokens: 5)
     }
 
     @Test("a rerun computes nothing; a new scale computes only its column; the report is well-formed")
@@ -67,7 +68,8 @@ struct EvaluationTests {
             #expect((0...1).contains(cell.behaviour) && (0...1).contains(cell.coherence))
         }
 
-        let output = try EvaluationReport.write(wider, to: dir + "/report", title: "Test report", notes: ["model: tiny"])
+        let output = try EvaluationReport.write(
+            wider, to: dir + "/report", title: "Test report", notes: ["model: tiny"])
         let html = try String(contentsOfFile: output.html, encoding: .utf8)
         let parser = XMLParser(data: Data(html.utf8))
         let delegate = CountingDelegate()
@@ -83,7 +85,9 @@ struct EvaluationTests {
         #expect(html.contains("Does SAE-TS beat SAE-direct and CAA?"))
         let csv = try String(contentsOfFile: output.csv, encoding: .utf8)
         #expect(csv.split(separator: "\n").count == 1 + wider.cells.count)
-        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output.json))) as! [String: Any]
+        let json =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output.json)))
+            as! [String: Any]
         #expect((json["cells"] as! [Any]).count == 9)
     }
 
@@ -121,7 +125,8 @@ struct EvaluationTests {
         let model = try PipelineFixtures.model()
         #expect(throws: PipelineError.self) {
             try EvaluationRunner(
-                model: model, store: store, settings: settings([]), behaviourJudge: StubJudge(), coherenceJudge: StubJudge())
+                model: model, store: store, settings: settings([]), behaviourJudge: StubJudge(),
+                coherenceJudge: StubJudge())
         }
     }
 }

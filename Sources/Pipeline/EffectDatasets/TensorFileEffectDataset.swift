@@ -29,7 +29,8 @@ public final class TensorFileEffectDataset: EffectDataSource {
             let shape = try file.shape(of: name)
             guard shape.count == 2, shape[1] > 0 else {
                 throw PipelineError.invalidInput(
-                    what: "tensor '\(name)' of \(path)", problem: "expected a 2-D [N, width] tensor, got shape \(shape)")
+                    what: "tensor '\(name)' of \(path)", problem: "expected a 2-D [N, width] tensor, got shape \(shape)"
+                )
             }
             return shape
         }
@@ -71,7 +72,9 @@ public final class TensorFileEffectDataset: EffectDataSource {
 
     /// The reader for a dataset file: memory-mapped safetensors, or any other format `NamedTensorFile` reads.
     public static func open(path: String, digest: ContentDigest? = nil) throws -> any EffectDataSource {
-        if path.lowercased().hasSuffix(".safetensors") { return try SafetensorsEffectDataset(path: path, digest: digest) }
+        if path.lowercased().hasSuffix(".safetensors") {
+            return try SafetensorsEffectDataset(path: path, digest: digest)
+        }
         return try TensorFileEffectDataset(path: path, digest: digest)
     }
 }

@@ -84,7 +84,8 @@ public enum EvaluationReport {
         if let verdicts = claimVerdicts(result) {
             let holding = verdicts.filter(\.holds).count
             body += "<h2>Does SAE-TS beat SAE-direct and CAA?</h2>\n"
-            body += "<p>The method's central claim — SAE-TS scores higher than both baselines on max(behaviour × coherence) — "
+            body +=
+                "<p>The method's central claim — SAE-TS scores higher than both baselines on max(behaviour × coherence) — "
             body += "holds on <strong>\(holding) of \(verdicts.count)</strong> tasks here.</p>\n<ul>\n"
             for v in verdicts {
                 body += "<li>\(escape(v.task)): \(v.holds ? "holds" : "does not hold") (\(escape(v.detail)))</li>\n"
@@ -127,7 +128,8 @@ public enum EvaluationReport {
     /// The results table in the shape of the method's Table 2: tasks × strategies, best product.
     static func table(_ result: EvaluationResult) -> String {
         let strategies = result.strategies
-        var out = "<h2>Results: max over scales of behaviour × coherence</h2>\n<table id=\"results\">\n<tr><th>Task</th>"
+        var out =
+            "<h2>Results: max over scales of behaviour × coherence</h2>\n<table id=\"results\">\n<tr><th>Task</th>"
         for strategy in strategies { out += "<th>\(escape(strategy))</th>" }
         out += "</tr>\n"
         var totals = [String: Double]()
@@ -164,8 +166,10 @@ public enum EvaluationReport {
         let ys = curves.flatMap { $0.cells.map { $0[keyPath: value] } }
         let yRange = min(0, ys.min() ?? 0)...max(ys.max() ?? 1, 1e-9)
         let lines = curves.enumerated().map { i, curve in
-            (label: curve.strategy, color: palette[i % palette.count],
-             points: curve.cells.map { (Double($0.scale), $0[keyPath: value]) })
+            (
+                label: curve.strategy, color: palette[i % palette.count],
+                points: curve.cells.map { (Double($0.scale), $0[keyPath: value]) }
+            )
         }
         return svg(title: title, xLabel: "scale", yLabel: title, xRange: xRange, yRange: yRange, lines: lines)
     }
@@ -173,8 +177,10 @@ public enum EvaluationReport {
     /// Coherence against behaviour as the scale grows, one curve per strategy.
     static func tradeOff(_ result: EvaluationResult, task: String) -> String {
         let lines = result.strategies.enumerated().map { i, strategy in
-            (label: strategy, color: palette[i % palette.count],
-             points: result.curve(task: task, strategy: strategy).map { ($0.behaviour, $0.coherence) })
+            (
+                label: strategy, color: palette[i % palette.count],
+                points: result.curve(task: task, strategy: strategy).map { ($0.behaviour, $0.coherence) }
+            )
         }
         return svg(
             title: "Trade-off", xLabel: "behaviour", yLabel: "coherence", xRange: 0...1, yRange: 0...1, lines: lines)
@@ -185,8 +191,12 @@ public enum EvaluationReport {
         lines: [(label: String, color: String, points: [(Double, Double)])]
     ) -> String {
         let (w, h, left, right, top, bottom) = (320.0, 230.0, 44.0, 10.0, 24.0, 50.0)
-        func x(_ v: Double) -> Double { left + (v - xRange.lowerBound) / (xRange.upperBound - xRange.lowerBound) * (w - left - right) }
-        func y(_ v: Double) -> Double { h - bottom - (v - yRange.lowerBound) / (yRange.upperBound - yRange.lowerBound) * (h - top - bottom) }
+        func x(_ v: Double) -> Double {
+            left + (v - xRange.lowerBound) / (xRange.upperBound - xRange.lowerBound) * (w - left - right)
+        }
+        func y(_ v: Double) -> Double {
+            h - bottom - (v - yRange.lowerBound) / (yRange.upperBound - yRange.lowerBound) * (h - top - bottom)
+        }
         var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(w))\" height=\"\(Int(h))\" role=\"img\">\n"
         out += "<title>\(escape(title))</title>\n"
         out += "<text x=\"\(Int(w / 2))\" y=\"16\" text-anchor=\"middle\" font-size=\"13\">\(escape(title))</text>\n"
@@ -195,10 +205,13 @@ public enum EvaluationReport {
         for t in 0...4 {
             let xv = xRange.lowerBound + Double(t) / 4 * (xRange.upperBound - xRange.lowerBound)
             let yv = yRange.lowerBound + Double(t) / 4 * (yRange.upperBound - yRange.lowerBound)
-            out += "<text x=\"\(fmt(x(xv)))\" y=\"\(fmt(h - bottom + 14))\" text-anchor=\"middle\" font-size=\"10\">\(String(format: "%.3g", xv))</text>\n"
-            out += "<text x=\"\(fmt(left - 4))\" y=\"\(fmt(y(yv) + 3))\" text-anchor=\"end\" font-size=\"10\">\(String(format: "%.3g", yv))</text>\n"
+            out +=
+                "<text x=\"\(fmt(x(xv)))\" y=\"\(fmt(h - bottom + 14))\" text-anchor=\"middle\" font-size=\"10\">\(String(format: "%.3g", xv))</text>\n"
+            out +=
+                "<text x=\"\(fmt(left - 4))\" y=\"\(fmt(y(yv) + 3))\" text-anchor=\"end\" font-size=\"10\">\(String(format: "%.3g", yv))</text>\n"
         }
-        out += "<text x=\"\(fmt((left + w - right) / 2))\" y=\"\(fmt(h - bottom + 28))\" text-anchor=\"middle\" font-size=\"11\">\(escape(xLabel))</text>\n"
+        out +=
+            "<text x=\"\(fmt((left + w - right) / 2))\" y=\"\(fmt(h - bottom + 28))\" text-anchor=\"middle\" font-size=\"11\">\(escape(xLabel))</text>\n"
         for line in lines where !line.points.isEmpty {
             let path = line.points.map { "\(fmt(x($0.0))),\(fmt(y($0.1)))" }.joined(separator: " ")
             out += "<polyline fill=\"none\" stroke=\"\(line.color)\" stroke-width=\"2\" points=\"\(path)\" />\n"
@@ -217,7 +230,8 @@ public enum EvaluationReport {
         for strategy in result.strategies {
             for cell in result.curve(task: task, strategy: strategy) {
                 let texts = cell.examples.map { "<div>\(escape(result.settings.prompt + $0))</div>" }.joined()
-                out += "<tr><td>\(escape(strategy))</td><td>\(String(format: "%g", cell.scale))</td><td>\(texts)</td></tr>\n"
+                out +=
+                    "<tr><td>\(escape(strategy))</td><td>\(String(format: "%g", cell.scale))</td><td>\(texts)</td></tr>\n"
             }
         }
         return out + "</table>\n</details>\n"
@@ -240,7 +254,9 @@ public enum EvaluationReport {
             case "'": out += "&#39;"
             default:
                 let v = scalar.value
-                let allowed = v == 0x9 || v == 0xA || v == 0xD || (v >= 0x20 && v <= 0xD7FF) || (v >= 0xE000 && v <= 0xFFFD) || v >= 0x10000
+                let allowed =
+                    v == 0x9 || v == 0xA || v == 0xD || (v >= 0x20 && v <= 0xD7FF) || (v >= 0xE000 && v <= 0xFFFD)
+                    || v >= 0x10000
                 out.unicodeScalars.append(allowed ? scalar : "\u{FFFD}")
             }
         }
@@ -248,6 +264,7 @@ public enum EvaluationReport {
     }
 
     static func csvField(_ text: String) -> String {
-        text.contains(",") || text.contains("\"") ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
+        text.contains(",") || text.contains("\"")
+            ? "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : text
     }
 }

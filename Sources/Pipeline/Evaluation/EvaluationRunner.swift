@@ -26,7 +26,8 @@ public final class EvaluationRunner: Sendable {
 
     /// A behaviour judge per task name (`*` as the fallback).
     public init(
-        model: any ModelBackend, store: ArtifactStore, settings: EvaluationSettings, behaviourJudges: [String: any Judge],
+        model: any ModelBackend, store: ArtifactStore, settings: EvaluationSettings,
+        behaviourJudges: [String: any Judge],
         coherenceJudge: any Judge, maxFailureFraction: Double = 0.1
     ) throws {
         try settings.validate()
@@ -52,7 +53,8 @@ public final class EvaluationRunner: Sendable {
     }
 
     /// Evaluates every subject at every scale.
-    public func run(_ subjects: [EvaluationSubject], progress: ProgressReporter? = nil) async throws -> EvaluationResult {
+    public func run(_ subjects: [EvaluationSubject], progress: ProgressReporter? = nil) async throws -> EvaluationResult
+    {
         var cells = [EvaluationCell]()
         var computed = 0
         for subject in subjects {
@@ -148,7 +150,8 @@ public final class EvaluationRunner: Sendable {
             throw PipelineError.invalidInput(
                 what: "\(role) judge '\(judge.name)'",
                 problem: "failed on \(failures) of \(scores.count) completions (first error: \(errors.first ?? "?")); "
-                    + "nothing was stored for these scores — fix the judge (is its endpoint up?) and rerun: finished cells are kept")
+                    + "nothing was stored for these scores — fix the judge (is its endpoint up?) and rerun: finished cells are kept"
+            )
         }
         let set = ScoreSet(scores: scores, failures: failures, firstErrors: errors)
         try store.put(recipe: recipe, json: set)

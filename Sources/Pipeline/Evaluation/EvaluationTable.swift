@@ -5,8 +5,10 @@ public enum EvaluationTable {
     public static func text(_ result: EvaluationResult) -> String {
         let strategies = result.strategies
         let width = max(12, (result.tasks.map(\.count).max() ?? 0) + 2)
-        var lines = ["task".padding(toLength: width, withPad: " ", startingAt: 0)
-            + strategies.map { $0.padding(toLength: 22, withPad: " ", startingAt: 0) }.joined()]
+        var lines = [
+            "task".padding(toLength: width, withPad: " ", startingAt: 0)
+                + strategies.map { $0.padding(toLength: 22, withPad: " ", startingAt: 0) }.joined()
+        ]
         for task in result.tasks {
             var line = task.padding(toLength: width, withPad: " ", startingAt: 0)
             for strategy in strategies {

@@ -17,6 +17,17 @@ public struct EffectCatalog: Sendable {
         public var recipe: Recipe
         /// Sort key: the vector's source and row.
         public var order: String
+
+        public init(
+            effectKey: ContentDigest, vectorKey: ContentDigest, baselineKey: ContentDigest, recipe: Recipe,
+            order: String
+        ) {
+            self.effectKey = effectKey
+            self.vectorKey = vectorKey
+            self.baselineKey = baselineKey
+            self.recipe = recipe
+            self.order = order
+        }
     }
 
     /// Every effect in the store, grouped by baseline (= model, dictionary and protocol).

@@ -202,7 +202,8 @@ public final class EffectMeasurer: Sendable {
             for length in Set(newTokens).sorted() {
                 let rows = newTokens.indices.filter { newTokens[$0] == length }
                 let rollouts = try model.generate(
-                    prompts: rows.map { prompts[$0] }, sampling: measurement.samplingConfig(maxNewTokens: length, seed: seed &+ UInt64(length)),
+                    prompts: rows.map { prompts[$0] },
+                    sampling: measurement.samplingConfig(maxNewTokens: length, seed: seed &+ UInt64(length)),
                     interventions: steering.map { [$0] } ?? [])
                 var start = 0
                 while start < rollouts.count {

@@ -48,7 +48,8 @@ struct Bench: AsyncParsableCommand {
             backend = try ModelOptions.parse(["--model", model]).load()
         } else {
             let configuration = try config.map { try Gemma2Configuration.load(path: $0) } ?? .gemma2_2b
-            printError("building random weights for \(configuration.layerCount) layers × d_model \(configuration.hiddenSize)…")
+            printError(
+                "building random weights for \(configuration.layerCount) layers × d_model \(configuration.hiddenSize)…")
             backend = Gemma2Backend.random(configuration: configuration, seed: 1)
         }
         let d = backend.descriptor
@@ -74,7 +75,12 @@ struct Bench: AsyncParsableCommand {
             let median = times.sorted()[times.count / 2]
             results[name + "_seconds"] = median
             results[name + "_tokens_per_second"] = Double(tokens) / median
-            if !json { print(String(format: "%-36@ %8.2f tok/s  (%.2f s for %d tokens)", name as NSString, Double(tokens) / median, median, tokens)) }
+            if !json {
+                print(
+                    String(
+                        format: "%-36@ %8.2f tok/s  (%.2f s for %d tokens)", name as NSString, Double(tokens) / median,
+                        median, tokens))
+            }
         }
         let figures = Set(only.split(separator: ",").map(String.init))
         if figures.contains("a") {

@@ -51,9 +51,12 @@ struct Evaluate: AsyncParsableCommand {
         let backend = try model.load()
         let dictionary = try sae.load()
         try dictionary.checkCompatible(with: backend.descriptor)
-        guard let site = dictionary.descriptor.site else { throw ValidationError("The SAE's layer is unknown; pass --sae-layer.") }
+        guard let site = dictionary.descriptor.site else {
+            throw ValidationError("The SAE's layer is unknown; pass --sae-layer.")
+        }
         let store = try storeOptions.open(readOnly: false, create: true)
-        let taskList = try tasks.map { try $0.split(separator: ",").map { try TaskCatalog.load(String($0)) } }
+        let taskList =
+            try tasks.map { try $0.split(separator: ",").map { try TaskCatalog.load(String($0)) } }
             ?? TaskCatalog.builtins()
         let strategyList = try strategies.split(separator: ",").map { try PluginRegistry.standard.strategy(String($0)) }
         let estimatorModel = try estimator.map { try EstimatorReference.resolve($0, store: store) }
@@ -66,7 +69,8 @@ struct Evaluate: AsyncParsableCommand {
             model: backend, store: store, settings: settings,
             behaviourJudges: try judges.behaviour(tasks: taskList, model: backend, dictionary: dictionary),
             coherenceJudge: try judges.coherence(model: backend, settings: settings))
-        let progress = ProgressReporter(label: "evaluation", total: subjects.count * settings.scales.count, unit: "cells")
+        let progress = ProgressReporter(
+            label: "evaluation", total: subjects.count * settings.scales.count, unit: "cells")
         let result = try await runner.run(subjects, progress: progress)
         print(EvaluationTable.text(result))
         printError("\(result.cells.count) cells, \(result.computedCells) computed now")

@@ -6,7 +6,8 @@ import SteeringCore
 
 /// Which judges score behaviour and coherence, and how to reach an OpenAI-compatible endpoint.
 struct JudgeOptions: ParsableArguments {
-    @Option(help: "Behaviour judge: lexicon (task word list), feature-activation (the task's target features) or openai.")
+    @Option(
+        help: "Behaviour judge: lexicon (task word list), feature-activation (the task's target features) or openai.")
     var behaviourJudge = "lexicon"
 
     @Option(help: "Coherence judge: coherence-loglik (the unsteered model's log-likelihood) or openai.")
@@ -44,10 +45,12 @@ struct JudgeOptions: ParsableArguments {
             reference.samples = min(64, settings.samples)
             let prompt = model.encode(settings.prompt, addBOS: true)
             let tokens = try model.generate(
-                prompts: Array(repeating: prompt, count: reference.samples), sampling: reference.sampling, interventions: [])
+                prompts: Array(repeating: prompt, count: reference.samples), sampling: reference.sampling,
+                interventions: [])
             let requests = tokens.map {
                 JudgeRequest(
-                    prompt: settings.prompt, completion: model.decode(Array($0.dropFirst(prompt.count)), skipSpecialTokens: true),
+                    prompt: settings.prompt,
+                    completion: model.decode(Array($0.dropFirst(prompt.count)), skipSpecialTokens: true),
                     criterion: "coherence", tokens: $0)
             }
             let anchors = try CoherenceLogLikelihoodJudge.calibrateAnchors(model: model, references: requests)
@@ -68,18 +71,22 @@ struct JudgeOptions: ParsableArguments {
             case "openai": judges[task.name] = shared
             case "lexicon":
                 guard let words = task.lexicon, !words.isEmpty else {
-                    throw ValidationError("Task \(task.name) has no lexicon; use --behaviour-judge feature-activation or openai.")
+                    throw ValidationError(
+                        "Task \(task.name) has no lexicon; use --behaviour-judge feature-activation or openai.")
                 }
                 judges[task.name] = try LexiconJudge(words: words)
             case "feature-activation":
                 let targets = task.targets(forStrategy: "sae-ts")
-                let texts = task.positivePrompts.map { JudgeRequest(prompt: "", completion: $0, criterion: task.behaviourCriterion) }
+                let texts = task.positivePrompts.map {
+                    JudgeRequest(prompt: "", completion: $0, criterion: task.behaviourCriterion)
+                }
                 let reference = try FeatureActivationJudge.calibrateReference(
                     model: model, dictionary: dictionary, targets: targets, site: task.site, texts: texts)
                 judges[task.name] = try FeatureActivationJudge(
                     model: model, dictionary: dictionary, targets: targets, reference: reference, site: task.site)
             default:
-                throw ValidationError("--behaviour-judge '\(behaviourJudge)': use lexicon, feature-activation or openai.")
+                throw ValidationError(
+                    "--behaviour-judge '\(behaviourJudge)': use lexicon, feature-activation or openai.")
             }
         }
         return judges

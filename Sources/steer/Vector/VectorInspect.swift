@@ -7,7 +7,9 @@ import TensorFormats
 struct VectorInspect: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "Preview a vector's side effects: the estimator's predicted feature changes (and, with --measure, the measured ones).")
+        abstract:
+            "Preview a vector's side effects: the estimator's predicted feature changes (and, with --measure, the measured ones)."
+    )
 
     @Argument(help: "Vector: a .npy file, or a store key, prefix or alias.")
     var vector: String
@@ -21,7 +23,9 @@ struct VectorInspect: AsyncParsableCommand {
     @Option(help: "Features listed on and off target.")
     var top = 10
 
-    @Flag(help: "Also measure the effect through the effect pipeline (needs --model, --sae and --scale or --calibration).")
+    @Flag(
+        help: "Also measure the effect through the effect pipeline (needs --model, --sae and --scale or --calibration)."
+    )
     var measure = false
 
     @Option(help: "Checkpoint directory, for --measure.")
@@ -64,9 +68,12 @@ struct VectorInspect: AsyncParsableCommand {
         guard let site = dictionary.descriptor.site else { throw ValidationError("The SAE's layer is unknown.") }
         let measurer = try EffectMeasurer(
             model: backend, dictionary: dictionary, store: store,
-            measurement: try measurement.measurementProtocol(layer: site.layer), scaling: try measurement.scaling(model: backend))
+            measurement: try measurement.measurementProtocol(layer: site.layer),
+            scaling: try measurement.scaling(model: backend))
         let probe = try ProbeVector(
-            values: values, recipe: Recipe(kind: .vector, algorithm: "inspected", parameters: [:],
+            values: values,
+            recipe: Recipe(
+                kind: .vector, algorithm: "inspected", parameters: [:],
                 inputs: ["values": ContentDigest(ofFloats: values)]), label: "inspected vector")
         let measured = try measurer.measure(probe)
         print("measured effect at scale \(measured.scale):")

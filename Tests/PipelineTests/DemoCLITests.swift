@@ -1,0 +1,65 @@
+import ArtifactStore
+import Foundation
+import SteeringTestSupport
+import Testing
+
+/// `steer demo` on a demo directory assembled from the tiny fixtures (the real embedded model is
+/// checked by its own parity test): the whole method runs, the report is written, and a second run
+/// reads everything from the store.
+@Suite("steer demo, shortened")
+struct DemoCLITests {
+    func makeDemoDirectory() throws -> String {
+        let dir = try makeTemporaryDirectory("demo-assets")
+        let fm = FileManager.default
+        try fm.copyItem(atPath: PipelineFixtures.modelPath, toPath: dir + "/model")
+        for width in ["width_2k", "width_8k"] {
+            let target = "\(dir)/sae/layer_1/\(width)/average_l0_20"
+            try fm.createDirectory(atPath: target, withIntermediateDirectories: true)
+            try fm.copyItem(atPath: PipelineFixtures.saePath + "/params.npz", toPath: target + "/params.npz")
+        }
+        try fm.copyItem(atPath: try PipelineFixtures.calibrationFile(), toPath: dir + "/calibration.txt")
+        try fm.createDirectory(atPath: dir + "/tasks", withIntermediateDirectories: true)
+        let task: [String: Any] = [
+            "name": "cats", "description": "cats", "layer": 1, "dictionary": "sae/layer_1/width_2k/average_l0_20",
+            "targets": [["feature": 42, "weight": 1]], "saeDirectFeatures": [["feature": 42, "weight": 1]],
+            "positivePrompts": ["the cat sat", "a cat ran", "cats and cats"],
+            "negativePrompts": ["the house is big", "people live here", "then it ran"],
+            "behaviourCriterion": "mentions cats", "coherenceCriterion": "The text is coherent and grammatical.",
+            "lexicon": ["cat", "cats", "mat"], "featureEvidence": ["score": 0.5],
+        ]
+        try JSONSerialization.data(withJSONObject: task).write(to: URL(fileURLWithPath: dir + "/tasks/cats.json"))
+        return dir
+    }
+
+    @Test("the shortened demo runs end to end, and a second run computes nothing")
+    func demo() throws {
+        guard let steer = BuiltProduct.path("steer") else {
+            Issue.record("the steer executable was not built; run `swift build`")
+            return
+        }
+        let assets = try makeDemoDirectory()
+        let work = try makeTemporaryDirectory("demo-run")
+        defer {
+            try? FileManager.default.removeItem(atPath: assets)
+            try? FileManager.default.removeItem(atPath: work)
+        }
+        let arguments = [
+            "demo", "--demo-directory", assets, "--store", work + "/store", "--report", work + "/report", "--probes",
+            "40",
+            "--samples", "4", "--rollouts", "2",
+        ]
+        let first = try Subprocess.run(steer, arguments, timeout: 600)
+        #expect(first.status == 0, "\(first.stderr)")
+        let html = try String(contentsOfFile: work + "/report/index.html", encoding: .utf8)
+        #expect(html.contains("Does SAE-TS beat SAE-direct and CAA?"))
+        #expect(html.contains("data-task=\"cats\" data-strategy=\"sae-ts\""))
+        let count = try ArtifactStore(path: work + "/store", readOnly: true).count
+
+        let second = try Subprocess.run(steer, arguments, timeout: 600)
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(second.stderr.contains("0 measured"), "\(second.stderr)")
+        #expect(second.stderr.contains("0 computed now"), "\(second.stderr)")
+        #expect(try ArtifactStore(path: work + "/store", readOnly: true).count == count, "no new artifact")
+        #expect(second.stdout == first.stdout, "identical results from the cache")
+    }
+}
