@@ -39,10 +39,14 @@ struct DemoAssets {
         }
         sae = try saeFolder(width: "width_2k")
         probeSAE = try saeFolder(width: "width_8k")
-        calibration = directory + "/calibration.txt"
-        guard FileManager.default.fileExists(atPath: calibration) else {
-            throw PipelineError.invalidInput(what: "demo directory \(directory)", problem: "has no calibration.txt")
+        guard
+            let text = ["calibration.jsonl", "calibration.txt"].map({ directory + "/" + $0 })
+                .first(where: { FileManager.default.fileExists(atPath: $0) })
+        else {
+            throw PipelineError.invalidInput(
+                what: "demo directory \(directory)", problem: "has no calibration.jsonl or calibration.txt")
         }
+        calibration = text
         let taskDir = directory + "/tasks"
         taskFiles = ((try? FileManager.default.contentsOfDirectory(atPath: taskDir)) ?? [])
             .filter { $0.hasSuffix(".json") }.sorted().map { "\(taskDir)/\($0)" }
