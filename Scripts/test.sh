@@ -6,5 +6,11 @@ cd "$(dirname "$0")/.."
 
 Scripts/bootstrap.sh
 if [[ -x Tests/Reference/fetch_gemma_tokenizer.sh ]]; then Tests/Reference/fetch_gemma_tokenizer.sh; fi
+# Python readers that some tests drive (the store's lmdb reader, the gguf check); those tests skip with a
+# message when the packages cannot be installed.
+if command -v python3 >/dev/null 2>&1 && ! python3 -c "import lmdb, gguf, numpy" 2>/dev/null; then
+    python3 -m pip install --quiet --disable-pip-version-check lmdb gguf numpy >/dev/null 2>&1 \
+        || echo "note: could not pip-install lmdb/gguf; the Python interop tests will be skipped" >&2
+fi
 swift build --build-tests
 swift test --skip-build "$@"
