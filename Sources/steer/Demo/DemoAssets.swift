@@ -22,23 +22,16 @@ struct DemoAssets {
         }
         self.directory = directory
         model = directory + "/model"
-        func saeFolder(width: String) throws -> String {
-            let root = directory + "/sae"
-            let layers =
-                (try? FileManager.default.contentsOfDirectory(atPath: root))?.filter { $0.hasPrefix("layer_") } ?? []
-            for layer in layers.sorted() {
-                let widthDir = "\(root)/\(layer)/\(width)"
-                if let variants = try? FileManager.default.contentsOfDirectory(atPath: widthDir),
-                    let first = variants.filter({ $0.hasPrefix("average_l0_") }).sorted().first
-                {
-                    return "\(widthDir)/\(first)"
-                }
-            }
+        // The narrowest SAE measures effects; the widest other one supplies probe directions (as the
+        // method uses the 65k Gemma Scope SAE's decoder rows as probes for the 16k SAE).
+        let folders = try Self.saeFolders(root: directory + "/sae")
+        guard folders.count >= 2, let narrow = folders.first, let wide = folders.last else {
             throw PipelineError.invalidInput(
-                what: "demo directory \(directory)", problem: "has no sae/layer_*/\(width)/average_l0_*/params.npz")
+                what: "demo directory \(directory)",
+                problem: "needs two SAEs of different widths under sae/layer_*/width_*/average_l0_*/params.npz")
         }
-        sae = try saeFolder(width: "width_2k")
-        probeSAE = try saeFolder(width: "width_8k")
+        sae = narrow.path
+        probeSAE = wide.path
         guard
             let text = ["calibration.jsonl", "calibration.txt"].map({ directory + "/" + $0 })
                 .first(where: { FileManager.default.fileExists(atPath: $0) })
@@ -53,6 +46,26 @@ struct DemoAssets {
         guard !taskFiles.isEmpty else {
             throw PipelineError.invalidInput(what: "demo directory \(directory)", problem: "has no tasks/*.json")
         }
+    }
+
+    /// `sae/layer_*/width_*/average_l0_*` folders holding a params.npz, narrowest first.
+    static func saeFolders(root: String) throws -> [(width: Int, path: String)] {
+        let fm = FileManager.default
+        var out = [(width: Int, path: String)]()
+        for layer in ((try? fm.contentsOfDirectory(atPath: root)) ?? []).filter({ $0.hasPrefix("layer_") }) {
+            for width in ((try? fm.contentsOfDirectory(atPath: "\(root)/\(layer)")) ?? []).filter({ $0.hasPrefix("width_") }) {
+                let label = width.dropFirst("width_".count).lowercased()
+                let multiplier = label.hasSuffix("m") ? 1 << 20 : label.hasSuffix("k") ? 1024 : 1
+                guard let count = Int(label.trimmingCharacters(in: CharacterSet(charactersIn: "km"))) else { continue }
+                let folder = "\(root)/\(layer)/\(width)"
+                for variant in ((try? fm.contentsOfDirectory(atPath: folder)) ?? []).sorted()
+                where fm.fileExists(atPath: "\(folder)/\(variant)/params.npz") {
+                    out.append((count * multiplier, "\(folder)/\(variant)"))
+                    break
+                }
+            }
+        }
+        return out.sorted { $0.width < $1.width }
     }
 
     /// Reads a demo task file: the recipe's camelCase layout with its feature evidence, mapped onto
