@@ -29,7 +29,7 @@ struct Demo: AsyncParsableCommand {
     var report = ".steer-demo/report"
 
     @Option(help: "Probe vectors (rows of the wider SAE) to measure.")
-    var probes = 192
+    var probes = 128
 
     @Option(help: "Completions per evaluation cell (default 32; 256 with --full).")
     var samples: Int?
