@@ -15,7 +15,7 @@ E||c x||^2 = d_model; loss = ||x - x^||^2 + lambda * L0 with straight-through ps
 for the threshold (rectangle kernel, bandwidth EPS) in both the JumpReLU and the L0 step function;
 threshold stored as exp(log_threshold); decoder rows renormalised to unit norm after every step;
 Adam; bf16 autocast for the matmuls. lambda is steered towards a target L0 by a multiplicative
-controller (lambda *= exp(GAIN * (L0_ema/target - 1)) per step) instead of being swept.
+controller (lambda *= exp(clip(GAIN * (L0_ema/target - 1), +-MAX_STEP)) per step) instead of being swept.
 Initialisation: W_dec rows random unit vectors, W_enc = W_dec^T, b_dec = mean input,
 b_enc = -(mean input) @ W_enc, threshold = THETA0.
 Export: the scale c is folded in and the features are rescaled so that W_dec rows have unit norm
@@ -35,13 +35,16 @@ from lm import CONTEXT, load_f32, tokenize_corpus
 N_TRAIN_WINDOWS = 5000           # windows of the training split whose activations are cached
 ACT_SEED = 99
 SAES = [
-    dict(name="width_2k", width=2048, target_l0=50, steps=2500, batch=4096, lr=1e-3, seed=2048),
-    dict(name="width_4k", width=4096, target_l0=50, steps=2000, batch=4096, lr=1e-3, seed=4096),
+    dict(name="width_2k", width=2048, target_l0=50, steps=1000, batch=4096, lr=1e-3, seed=2048),
+    dict(name="width_4k", width=4096, target_l0=50, steps=600, batch=4096, lr=1e-3, seed=4096),
 ]
 EPS = 0.05            # pseudo-derivative bandwidth (in normalised units)
-THETA0 = 0.1          # initial threshold (normalised units)
-LAMBDA0 = 1e-3        # initial L0 coefficient
+THETA0 = 0.5          # initial threshold (normalised units)
+THETA_LR_SCALE = 10.0 # log-threshold learning rate = THETA_LR_SCALE x the base learning rate
+LAMBDA0 = 1e-2        # initial L0 coefficient
 GAIN = 0.02           # controller gain
+MAX_STEP = 0.05       # the controller changes lambda by at most a factor exp(0.05) per step
+LAMBDA_RANGE = (1e-3, 10.0)
 WARMUP = 100          # lr warmup steps; cosine decay to 10% over the last 30% of steps
 
 
@@ -97,35 +100,27 @@ def collect_activations(work):
 # --------------------------------------------------------------------------------------------------
 # JumpReLU with pseudo-derivatives
 # --------------------------------------------------------------------------------------------------
-def rect(u):
-    return ((u > -0.5) & (u < 0.5)).to(u.dtype)
+class JumpReLUWithL0(torch.autograd.Function):
+    """f = pre * 1[pre > theta] and l0 = sum_i 1[pre_i > theta_i], with the pseudo-derivatives of
+    Rajamanoharan et al. (2024) for theta (rectangle kernel K(u) = 1[|u| < 1/2], bandwidth EPS):
+        d f_i / d theta_i  = -(theta_i / EPS) K((pre_i - theta_i) / EPS)
+        d l0  / d theta_i  = -(1 / EPS)       K((pre_i - theta_i) / EPS)
+        d f_i / d pre_i    = 1[pre_i > theta_i],   d l0 / d pre = 0."""
 
-
-class JumpReLU(torch.autograd.Function):
     @staticmethod
     def forward(ctx, pre, theta):
-        ctx.save_for_backward(pre, theta)
-        return pre * (pre > theta).to(pre.dtype)
+        mask = pre > theta
+        ctx.save_for_backward(pre, theta, mask)
+        return pre * mask, mask.sum(-1, dtype=pre.dtype)
 
     @staticmethod
-    def backward(ctx, g):
-        pre, theta = ctx.saved_tensors
-        g_pre = g * (pre > theta).to(pre.dtype)
-        g_theta = (g * (-(theta / EPS) * rect((pre - theta) / EPS))).sum(0)
+    def backward(ctx, g_f, g_l0):
+        pre, theta, mask = ctx.saved_tensors
+        near = (pre - theta).abs_() < (EPS / 2)
+        g_pre = g_f * mask
+        w = (g_f * theta).add_(g_l0[:, None])
+        g_theta = -(w * near).sum(0) / EPS
         return g_pre, g_theta
-
-
-class Step(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, pre, theta):
-        ctx.save_for_backward(pre, theta)
-        return (pre > theta).to(pre.dtype)
-
-    @staticmethod
-    def backward(ctx, g):
-        pre, theta = ctx.saved_tensors
-        g_theta = (g * (-(1.0 / EPS) * rect((pre - theta) / EPS))).sum(0)
-        return torch.zeros_like(pre), g_theta
 
 
 class TrainSAE(torch.nn.Module):
@@ -139,14 +134,12 @@ class TrainSAE(torch.nn.Module):
         self.b_enc = torch.nn.Parameter(-(mean @ w.t()))
         self.log_theta = torch.nn.Parameter(torch.full((m,), math.log(THETA0)))
 
-    def forward(self, x):
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+    def forward(self, x, bf16=True):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             pre = x @ self.W_enc
         pre = pre.float() + self.b_enc
-        theta = self.log_theta.exp()
-        f = JumpReLU.apply(pre, theta)
-        l0 = Step.apply(pre, theta).sum(-1)
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        f, l0 = JumpReLUWithL0.apply(pre, self.log_theta.exp())
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             rec = f @ self.W_dec
         return rec.float() + self.b_dec, f, l0
 
@@ -184,7 +177,10 @@ def train_sae(cfg, xtr, c):
     mean = (x_all[:200000].double().mean(0) * c).float()
     d = xtr.shape[1]
     sae = TrainSAE(d, cfg["width"], mean, gen)
-    opt = torch.optim.Adam(sae.parameters(), lr=cfg["lr"], betas=(0.9, 0.999))
+    main = [sae.W_enc, sae.W_dec, sae.b_enc, sae.b_dec]
+    opt = torch.optim.Adam([dict(params=main, lr_scale=1.0),
+                            dict(params=[sae.log_theta], lr_scale=THETA_LR_SCALE)],
+                           lr=cfg["lr"], betas=(0.9, 0.999))
     lam, l0_ema = LAMBDA0, None
     steps, B = cfg["steps"], cfg["batch"]
     order, pos = g.permutation(len(xtr)), 0
@@ -203,7 +199,7 @@ def train_sae(cfg, xtr, c):
             p = (step - 0.7 * steps) / (0.3 * steps)
             lr = cfg["lr"] * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * p)))
         for grp in opt.param_groups:
-            grp["lr"] = lr
+            grp["lr"] = lr * grp["lr_scale"]
         rec, f, l0 = sae(x)
         mse = ((rec - x) ** 2).sum(-1).mean()
         l0m = l0.mean()
@@ -214,7 +210,8 @@ def train_sae(cfg, xtr, c):
         sae.renorm()
         l0v = l0m.item()
         l0_ema = l0v if l0_ema is None else 0.9 * l0_ema + 0.1 * l0v
-        lam *= math.exp(GAIN * (l0_ema / cfg["target_l0"] - 1.0))
+        lam *= math.exp(min(MAX_STEP, max(-MAX_STEP, GAIN * (l0_ema / cfg["target_l0"] - 1.0))))
+        lam = min(LAMBDA_RANGE[1], max(LAMBDA_RANGE[0], lam))
         if (step + 1) % 100 == 0 or step == 0:
             fve = 1 - mse.item() / ((x - x.mean(0)) ** 2).sum(-1).mean().item()
             hist.append(dict(step=step + 1, mse=round(mse.item(), 3), fve=round(fve, 4),
@@ -290,16 +287,19 @@ def train_all(work, only=None):
             continue
         sae, hist, secs = train_sae(cfg, xtr, c)
         p = export_params(sae, c)
-        # The export must not change the reconstruction.
+        # The export must not change the reconstruction (checked in float32 on 2000 held-out rows;
+        # differences come only from rounding, plus rare features within rounding of threshold).
         with torch.no_grad():
-            rec_n, _, _ = sae(torch.from_numpy(xhe[:2000]) * c)
-        diff = np.abs(decode_np(p, encode_np(p, xhe[:2000])) - rec_n.numpy() / c).max()
+            rec_n, f_n, _ = sae(torch.from_numpy(xhe[:2000]) * c, bf16=False)
+        f_e = encode_np(p, xhe[:2000])
+        same = ((f_e > 0) == (f_n.numpy() > 0)).all(-1)
+        diff = np.abs(decode_np(p, f_e) - rec_n.numpy() / c).max(-1)
+        export_check = dict(rows=2000, rows_with_a_threshold_flip=int((~same).sum()),
+                            max_abs_difference_other_rows=float(diff[same].max()))
         m = evaluate_sae(p, xhe, dead_x)
-        m["max_export_difference"] = float(diff)
+        m["export_check"] = export_check
         fb = encode_np(p, bos)
         m["bos"] = dict(mean_l0=round(float((fb > 0).sum(-1).mean()), 2),
-                        fve=round(float(1 - ((decode_np(p, fb) - bos) ** 2).sum()
-                                        / ((bos - bos.mean(0)) ** 2).sum()), 4),
                         relative_error=round(float(np.linalg.norm(decode_np(p, fb) - bos, axis=-1).mean()
                                                    / np.linalg.norm(bos, axis=-1).mean()), 4))
         m.update(spliced_loss(model, held, p))

@@ -43,6 +43,10 @@ struct Demo: AsyncParsableCommand {
     )
     var full = false
 
+    func validate() throws {
+        guard probes >= 16 else { throw ValidationError("--probes must be at least 16 (the estimators need training rows).") }
+    }
+
     func run() async throws {
         let started = ProgressReporter.now()
         let assets = try DemoAssets(directory: demoDirectory)
@@ -86,7 +90,7 @@ struct Demo: AsyncParsableCommand {
 
         // 2. Estimators on the measured effects.
         let dataset = try assembleDataset(store: artifacts, measurer: measurer, vectors: vectors)
-        let split = EffectDataSplit(validationSize: max(8, dataset.count / 8))
+        let split = EffectDataSplit(validationSize: max(4, dataset.count / 8))
         let ridge = try registry.estimator("ridge")
         let adam = try registry.estimator("linear-adam")
         let comparison = try cachedComparison([ridge, adam], dataset: dataset, split: split, store: artifacts)
