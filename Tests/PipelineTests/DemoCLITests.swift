@@ -31,28 +31,36 @@ struct DemoCLITests {
         return dir
     }
 
-    @Test("the shortened demo runs end to end, and a second run computes nothing")
-    func demo() throws {
+    @Test("the shortened demo runs end to end on the embedded model, and a second run computes nothing")
+    func embeddedDemo() throws {
+        try run(assets: repositoryRoot.appendingPathComponent("Demo").path, probes: 16, cleanUp: false)
+    }
+
+    @Test("the demo command on assets assembled from the tiny fixtures (a task file in the recipe's layout)")
+    func fixtureDemo() throws {
+        try run(assets: try makeDemoDirectory(), probes: 40, cleanUp: true)
+    }
+
+    func run(assets: String, probes: Int, cleanUp: Bool) throws {
         guard let steer = BuiltProduct.path("steer") else {
             Issue.record("the steer executable was not built; run `swift build`")
             return
         }
-        let assets = try makeDemoDirectory()
         let work = try makeTemporaryDirectory("demo-run")
         defer {
-            try? FileManager.default.removeItem(atPath: assets)
+            if cleanUp { try? FileManager.default.removeItem(atPath: assets) }
             try? FileManager.default.removeItem(atPath: work)
         }
         let arguments = [
             "demo", "--demo-directory", assets, "--store", work + "/store", "--report", work + "/report", "--probes",
             "40",
-            "--samples", "4", "--rollouts", "2",
+            "--samples", "2", "--rollouts", "1",
         ]
         let first = try Subprocess.run(steer, arguments, timeout: 600)
         #expect(first.status == 0, "\(first.stderr)")
         let html = try String(contentsOfFile: work + "/report/index.html", encoding: .utf8)
         #expect(html.contains("Does SAE-TS beat SAE-direct and CAA?"))
-        #expect(html.contains("data-task=\"cats\" data-strategy=\"sae-ts\""))
+        #expect(html.contains("data-strategy=\"sae-ts\"") && html.contains("data-strategy=\"caa\""))
         let count = try ArtifactStore(path: work + "/store", readOnly: true).count
 
         let second = try Subprocess.run(steer, arguments, timeout: 600)
