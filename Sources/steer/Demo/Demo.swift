@@ -116,7 +116,7 @@ struct Demo: AsyncParsableCommand {
         let notes = [
             "Model: the embedded demo Gemma-2 (\(model.descriptor.layerCount) layers, d_model \(model.descriptor.hiddenSize)), Demo/model; SAE \(sae.descriptor.name) (\(sae.descriptor.featureCount) features) at \(site).",
             "Effects: \(count) probe vectors = unit decoder rows 0..<\(count) of \(probeSAE.descriptor.name); \(measurement.prompts.count) prompts × \(measurement.rolloutsPerPrompt) rollouts of \(measurement.totalLength) tokens (baseline ×\(measurement.baselineMultiplier)); \(effects.failures.count) probes had no loss crossing and were left out.",
-            "Calibration: \(calibrationSpec.batchCount) × \(calibrationSpec.batchSize) sequences of 32 tokens from Demo/calibration.txt; unsteered loss + 0.5 nats; grid \(calibrationGrid.map { String(format: "%g", $0) }.joined(separator: ", ")) (the residual norm at the site is \(String(format: "%.1f", norm))).",
+            "Calibration: \(calibrationSpec.batchCount) × \(calibrationSpec.batchSize) sequences of 32 tokens from \((assets.calibration as NSString).lastPathComponent); unsteered loss + 0.5 nats; grid \(calibrationGrid.map { String(format: "%g", $0) }.joined(separator: ", ")) (the residual norm at the site is \(String(format: "%.1f", norm))).",
             "Estimators (held-out \(split.validationSize) of \(dataset.count) effects): "
                 + comparison.entries.map {
                     "\($0.estimator): R² \(String(format: "%.3f", $0.diagnostics.rSquared)), mean cosine \(String(format: "%.3f", $0.diagnostics.cosine.mean))"
