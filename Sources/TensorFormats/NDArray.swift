@@ -147,29 +147,11 @@ public struct NDArray: Sendable, Equatable {
     /// - Throws: ``TensorFormatError`` for float or void arrays, or a u64 value above `Int64.max`.
     public func int64s() throws -> [Int64] {
         let count = try checkedCount()
+        guard let elementType = dtype.integerTensorDType else {
+            throw TensorFormatError(path: label, "does not hold integers; read it with floats()")
+        }
         return try data.withUnsafeBytes { raw in
-            switch dtype {
-            case .i64: return ElementConversion.decode(raw, count: count, as: Int64.self) { $0 }
-            case .i32: return ElementConversion.decode(raw, count: count, as: Int32.self) { Int64($0) }
-            case .i16: return ElementConversion.decode(raw, count: count, as: Int16.self) { Int64($0) }
-            case .i8: return ElementConversion.decode(raw, count: count, as: Int8.self) { Int64($0) }
-            case .u32: return ElementConversion.decode(raw, count: count, as: UInt32.self) { Int64($0) }
-            case .u16: return ElementConversion.decode(raw, count: count, as: UInt16.self) { Int64($0) }
-            case .u8, .bool: return ElementConversion.decode(raw, count: count, as: UInt8.self) { Int64($0) }
-            case .u64:
-                let wide = ElementConversion.decode(raw, count: count, as: UInt64.self) { $0 }
-                var result: [Int64] = []
-                result.reserveCapacity(count)
-                for (index, value) in wide.enumerated() {
-                    guard let narrow = Int64(exactly: value) else {
-                        throw TensorFormatError(path: label, "element \(index) = \(value) does not fit in Int64")
-                    }
-                    result.append(narrow)
-                }
-                return result
-            default:
-                throw TensorFormatError(path: label, "does not hold integers; read it with floats()")
-            }
+            try TensorDecoding.int64s(raw, dtype: elementType, count: count) { TensorFormatError(path: label, $0) }
         }
     }
 

@@ -33,6 +33,23 @@ public enum NPYDType: String, Sendable, CaseIterable {
     /// Whether this is an integer or boolean type.
     public var isInteger: Bool { !isFloat && self != .void2 }
 
+    /// The safetensors element type with the same little-endian encoding, for integer and boolean
+    /// types (so both formats share one integer decoder); `nil` for floats and `|V2`.
+    var integerTensorDType: TensorDType? {
+        switch self {
+        case .i64: return .i64
+        case .i32: return .i32
+        case .i16: return .i16
+        case .i8: return .i8
+        case .u64: return .u64
+        case .u32: return .u32
+        case .u16: return .u16
+        case .u8: return .u8
+        case .bool: return .bool
+        case .f64, .f32, .f16, .void2: return nil
+        }
+    }
+
     /// Parses a numpy `descr` string: the byte order (`<`, `>`, `|`, `=`, or none) then kind and size.
     /// - Returns: the type and whether the stored bytes are big-endian (and need swapping), or nil.
     static func parse(descr: String) -> (dtype: NPYDType, bigEndian: Bool)? {
