@@ -106,27 +106,11 @@ public final class CoherenceLogLikelihoodJudge: Judge {
     }
 
     static func meanLogLikelihoods(model: any ModelBackend, requests: [JudgeRequest]) -> [Result<Double, JudgeError>] {
-        var results = [Result<Double, JudgeError>](repeating: .failure(.cancelled), count: requests.count)
-        var spans: [Int: CompletionSpan] = [:]
-        for (index, request) in requests.enumerated() {
-            switch CompletionSpan.locate(request, model: model) {
-            case .success(let span): spans[index] = span
-            case .failure(let error): results[index] = .failure(error)
-            }
+        CompletionSpan.scoreEach(requests, model: model, failure: "the forward pass failed") { span, sequence in
+            // The sequence ends at the last completion token: later logits are not needed.
+            let logits = try model.forward(ForwardRequest(sequences: [sequence], logits: .all)).logits[0]
+            return meanLogLikelihood(logits: logits, span: span)
         }
-        // One sequence per forward pass: a batch's shape changes the float rounding of the matrix
-        // products, and a text's score must not depend on which other texts share its batch.
-        for (index, span) in spans.sorted(by: { $0.key < $1.key }) {
-            // Logits past the last completion token are not needed.
-            let sequence = Array(span.tokens[0..<span.completion.upperBound])
-            do {
-                let logits = try model.forward(ForwardRequest(sequences: [sequence], logits: .all)).logits[0]
-                results[index] = .success(meanLogLikelihood(logits: logits, span: span))
-            } catch {
-                results[index] = .failure(.unscorable(reason: "the forward pass failed: \(error)"))
-            }
-        }
-        return results
     }
 
     /// `(1/|C|)·Σ_{t∈C} log softmax(logits[t−1])[x_t]`, accumulated in Double.

@@ -45,6 +45,28 @@ struct CompletionSpan: Sendable {
         if let eos = tokens[start...].firstIndex(of: descriptor.eosToken) { end = eos + 1 }
         return .success(CompletionSpan(tokens: tokens, completion: start..<end))
     }
+
+    /// Locates each request's completion and scores it with `measure`, which receives the span and the
+    /// sequence cut after the last completion token. Requests run one per forward pass: a batch's shape
+    /// changes the float rounding of the matrix products, and a text's score must not depend on which
+    /// other texts share its batch. A request whose span cannot be located or whose `measure` throws
+    /// fails alone, with `failure` as the reason's prefix.
+    static func scoreEach(
+        _ requests: [JudgeRequest], model: any ModelBackend, failure: String,
+        _ measure: (CompletionSpan, [Int32]) throws -> Double
+    ) -> [Result<Double, JudgeError>] {
+        requests.map { request in
+            switch locate(request, model: model) {
+            case .failure(let error): return .failure(error)
+            case .success(let span):
+                do {
+                    return .success(try measure(span, Array(span.tokens[0..<span.completion.upperBound])))
+                } catch {
+                    return .failure(.unscorable(reason: "\(failure): \(error)"))
+                }
+            }
+        }
+    }
 }
 
 /// The `p`-th percentile (0...100) of `values` with linear interpolation between order statistics

@@ -128,30 +128,14 @@ public final class FeatureActivationJudge: Judge {
         model: any ModelBackend, dictionary: any FeatureDictionary, targets: [FeatureTarget], site: ActivationSite,
         requests: [JudgeRequest]
     ) -> [Result<Double, JudgeError>] {
-        var results = [Result<Double, JudgeError>](repeating: .failure(.cancelled), count: requests.count)
-        var spans: [Int: CompletionSpan] = [:]
-        for (index, request) in requests.enumerated() {
-            switch CompletionSpan.locate(request, model: model) {
-            case .success(let span): spans[index] = span
-            case .failure(let error): results[index] = .failure(error)
+        CompletionSpan.scoreEach(requests, model: model, failure: "reading the activations failed") { span, sequence in
+            let residual = try model.activations(at: site, sequences: [sequence])[0]
+            let features = try dictionary.encode(residual.rows(span.completion))
+            var total = 0.0
+            for row in 0..<features.rows {
+                for target in targets { total += Double(target.weight) * Double(features[row, target.feature]) }
             }
+            return total / Double(features.rows)
         }
-        // One sequence per forward pass, so that a text's score does not depend on its batch (see
-        // CoherenceLogLikelihoodJudge).
-        for (index, span) in spans.sorted(by: { $0.key < $1.key }) {
-            let sequence = Array(span.tokens[0..<span.completion.upperBound])
-            do {
-                let residual = try model.activations(at: site, sequences: [sequence])[0]
-                let features = try dictionary.encode(residual.rows(span.completion))
-                var total = 0.0
-                for row in 0..<features.rows {
-                    for target in targets { total += Double(target.weight) * Double(features[row, target.feature]) }
-                }
-                results[index] = .success(total / Double(features.rows))
-            } catch {
-                results[index] = .failure(.unscorable(reason: "reading the activations failed: \(error)"))
-            }
-        }
-        return results
     }
 }
