@@ -176,9 +176,7 @@ public final class Gemma2Backend: ModelBackend {
     {
         try sampling.validate()
         try validate(sequences: prompts, interventions: interventions)
-        for (i, prompt) in prompts.enumerated() where prompt.count + sampling.maxNewTokens > configuration.maxPositions
-        {
-            _ = i
+        if let prompt = prompts.first(where: { $0.count + sampling.maxNewTokens > configuration.maxPositions }) {
             throw Gemma2Error.sequenceTooLong(
                 length: prompt.count + sampling.maxNewTokens, maxPositions: configuration.maxPositions)
         }

@@ -197,7 +197,7 @@ public final class EffectMeasurer: Sendable {
             }
         }
         for repetition in repetitions {
-            let seed = measurement.streamSeed(prompt: 0, repetition: repetition)
+            let seed = measurement.streamSeed(repetition: repetition)
             // Prompts of equal length share one call, so every row generates exactly its own budget.
             for length in Set(newTokens).sorted() {
                 let rows = newTokens.indices.filter { newTokens[$0] == length }

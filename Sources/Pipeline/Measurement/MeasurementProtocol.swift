@@ -87,12 +87,12 @@ public struct MeasurementProtocol: Sendable, Hashable, Codable {
         ]
     }
 
-    /// Seed of the sampler stream for `prompt` in repetition `repetition` (steered rollouts use
-    /// repetition 0, so every vector is measured on the same random numbers; the baseline uses
-    /// repetitions 1…multiplier).
-    func streamSeed(prompt: Int, repetition: Int) -> UInt64 {
+    /// Seed of the sampler streams of repetition `repetition` (steered rollouts use repetition 0, so
+    /// every vector is measured on the same random numbers; the baseline uses repetitions
+    /// 1…multiplier). Rows of one repetition draw from their own streams (seed, row).
+    func streamSeed(repetition: Int) -> UInt64 {
         var mixer = SplitMix64(seed: seed ^ 0xA076_1D64_78BD_642F)
-        for _ in 0...(prompt % 7) { _ = mixer.next() }
-        return mixer.next() &+ UInt64(prompt) &* 0x9E37_79B9_7F4A_7C15 &+ UInt64(repetition) &* 0xD1B5_4A32_D192_ED03
+        _ = mixer.next()
+        return mixer.next() &+ UInt64(repetition) &* 0xD1B5_4A32_D192_ED03
     }
 }

@@ -44,7 +44,9 @@ struct Demo: AsyncParsableCommand {
     var full = false
 
     func validate() throws {
-        guard probes >= 16 else { throw ValidationError("--probes must be at least 16 (the estimators need training rows).") }
+        guard probes >= 16 else {
+            throw ValidationError("--probes must be at least 16 (the estimators need training rows).")
+        }
     }
 
     func run() async throws {
@@ -149,13 +151,10 @@ struct Demo: AsyncParsableCommand {
     private func assembleDataset(store: ArtifactStore, measurer: EffectMeasurer, vectors: [ProbeVector]) throws
         -> any EffectDataSource
     {
-        var keys = [ContentDigest]()
-        for vector in vectors where try measurer.isMeasured(vector) {
-            keys.append(measurer.effectRecipe(for: vector).key)
-        }
+        let measured = try vectors.filter { try measurer.isMeasured($0) }
         let recipe = Recipe(
             kind: .dataset, algorithm: "measured-effects", version: 1,
-            parameters: ["effects": .array(keys.map { .string($0.hex) })])
+            parameters: ["effects": .array(measured.map { .string(measurer.effectRecipe(for: $0).key.hex) })])
         if let key = try StoredEffectDataset.find(recipe: recipe, in: store) {
             return try StoredEffectDataset(store: store, key: key)
         }
@@ -163,7 +162,7 @@ struct Demo: AsyncParsableCommand {
         let writer = try EffectDatasetWriter(
             store: store, inputWidth: measurer.model.descriptor.hiddenSize,
             outputWidth: measurer.dictionary.descriptor.featureCount)
-        for vector in vectors where try measurer.isMeasured(vector) {
+        for vector in measured {
             let recipe = measurer.effectRecipe(for: vector)
             let entry = EffectCatalog.Entry(
                 effectKey: recipe.key, vectorKey: vector.key, baselineKey: measurer.baselineRecipe.key, recipe: recipe,
