@@ -46,7 +46,10 @@ let package = Package(
             name: "SteeringCore",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: optimizedSettings),
-        .target(name: "Numerics", dependencies: ["SteeringCore", "CBLAS"], swiftSettings: optimizedSettings),
+        // Vectorised kernels (AVX2/FMA/F16C chosen at run time, portable C otherwise); imported only by Numerics.
+        .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(
+            name: "Numerics", dependencies: ["SteeringCore", "CBLAS", "CKernels"], swiftSettings: optimizedSettings),
         .target(name: "TensorFormats", dependencies: ["SteeringCore", "CZlib"], swiftSettings: optimizedSettings),
         .target(
             name: "ArtifactStore",

@@ -1,5 +1,6 @@
 import Foundation
 import GemmaTokenizer
+import Numerics
 import SteeringCore
 import TensorFormats
 
@@ -24,8 +25,10 @@ public final class Gemma2Backend: ModelBackend {
     }
 
     /// Loads `config.json`, the safetensors weights (single file or sharded) and the tokenizer
-    /// (`tokenizer.json` or `tokenizer.model`) from `directory`.
-    public convenience init(directory: String) throws {
+    /// (`tokenizer.json` or `tokenizer.model`) from `directory`. Weights stay in the checkpoint's
+    /// precision, used in place from the file mapping, unless `residentWeights` asks for another
+    /// (f32, f16 or bf16; converted once while loading).
+    public convenience init(directory: String, residentWeights: WeightElement? = nil) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) else {
             throw Gemma2Error.missingFile(
@@ -38,7 +41,7 @@ public final class Gemma2Backend: ModelBackend {
         let configPath = directory + "/config.json"
         let configuration = try Gemma2Configuration.load(path: configPath)
         let checkpoint = try SafetensorsCheckpoint(directory: directory)
-        let weights = try Gemma2Weights.load(checkpoint: checkpoint, config: configuration)
+        let weights = try Gemma2Weights.load(checkpoint: checkpoint, config: configuration, resident: residentWeights)
         let tokenizer = try GemmaTokenizer.load(directory: directory)
         let fingerprint = try Self.fingerprint(directory: directory, checkpoint: checkpoint)
         let name = URL(fileURLWithPath: directory).standardizedFileURL.lastPathComponent
@@ -60,14 +63,16 @@ public final class Gemma2Backend: ModelBackend {
             maxPositions: configuration.maxPositions, fingerprint: fingerprint)
     }
 
-    /// A model with random weights and the given configuration (no tokenizer; for benchmarks and tests).
-    public static func random(configuration: Gemma2Configuration, seed: UInt64 = 0, std: Float = 0.02) -> Gemma2Backend
-    {
-        let weights = Gemma2Weights.random(config: configuration, seed: seed, std: std)
+    /// A model with random weights and the given configuration, resident as `element` (no
+    /// tokenizer; for benchmarks and tests).
+    public static func random(
+        configuration: Gemma2Configuration, seed: UInt64 = 0, std: Float = 0.02, element: WeightElement = .f32
+    ) -> Gemma2Backend {
+        let weights = Gemma2Weights.random(config: configuration, seed: seed, std: std, element: element)
         var builder = DigestBuilder()
         builder.update(field: "random-gemma2")
         builder.update(field: "\(configuration)")
-        builder.update(field: "\(seed)|\(std)")
+        builder.update(field: "\(seed)|\(std)|\(element.rawValue)")
         return Gemma2Backend(
             configuration: configuration, weights: weights, tokenizer: nil, name: "random-gemma2",
             fingerprint: builder.finalize())
@@ -75,6 +80,13 @@ public final class Gemma2Backend: ModelBackend {
 
     /// Number of weight matrices used in place from the file mapping (no copy).
     public var zeroCopyWeightCount: Int { engine.weights.borrowedCount }
+
+    /// Bytes of the resident weight matrices.
+    public var residentWeightBytes: Int { engine.weights.residentBytes }
+
+    /// Precision of the resident weight matrices (of the embedding; all matrices share it unless
+    /// the checkpoint mixes dtypes).
+    public var residentWeightElement: WeightElement { engine.weights.embedding.element }
 
     /// Digest of config.json, the index and every shard (cached by path, size and mtime).
     static func fingerprint(directory: String, checkpoint: SafetensorsCheckpoint) throws -> ContentDigest {
@@ -125,6 +137,7 @@ public final class Gemma2Backend: ModelBackend {
         for site in request.captureSites { result.activations[site] = [] }
         guard lastLayer >= 0 else { return result }
         let grouped = Dictionary(grouping: request.interventions, by: { $0.site.layer })
+        let workspace = StepWorkspace()
         for batch in chunks(request.sequences.map(\.count), budget: tokensPerStep(allLogits: request.logits == .all)) {
             let cache = KVCache(
                 layerCount: lastLayer + 1, width: kvWidth, capacities: batch.map { request.sequences[$0].count })
@@ -134,7 +147,7 @@ public final class Gemma2Backend: ModelBackend {
             let entries = batch.enumerated().map {
                 StepEntry(sequence: $0.offset, tokens: request.sequences[$0.element])
             }
-            let output = engine.step(entries, cache: cache, options: options)
+            let output = engine.step(entries, cache: cache, options: options, workspace: workspace)
             for site in request.captureSites { result.activations[site]! += output.captures[site.layer] ?? [] }
             result.logits += output.logits
         }
@@ -146,6 +159,7 @@ public final class Gemma2Backend: ModelBackend {
         let grouped = Dictionary(grouping: interventions, by: { $0.site.layer })
         var losses = [Double](repeating: 0, count: sequences.count)
         let vocab = configuration.vocabularySize
+        let workspace = StepWorkspace()
         for batch in chunks(sequences.map(\.count), budget: tokensPerStep(allLogits: true)) {
             let cache = KVCache(
                 layerCount: configuration.layerCount, width: kvWidth, capacities: batch.map { sequences[$0].count })
@@ -154,7 +168,7 @@ public final class Gemma2Backend: ModelBackend {
                 interventions: grouped, promptLengths: batch.map { sequences[$0].count }, captureLayers: [],
                 logits: .all, lastLayer: configuration.layerCount - 1)
             let entries = batch.enumerated().map { StepEntry(sequence: $0.offset, tokens: sequences[$0.element]) }
-            let output = engine.step(entries, cache: cache, options: options)
+            let output = engine.step(entries, cache: cache, options: options, workspace: workspace)
             for (i, index) in batch.enumerated() {
                 let tokens = sequences[index]
                 guard tokens.count > 1 else { continue }
@@ -186,6 +200,7 @@ public final class Gemma2Backend: ModelBackend {
         guard sampling.maxNewTokens > 0 else { return sequences }
         // Rows are sampled with their own generator, so results do not depend on how rows are batched.
         let batches = chunks(prompts.map { $0.count + sampling.maxNewTokens }, budget: tokensPerStep(allLogits: false))
+        let workspace = StepWorkspace()
         for batch in batches {
             let cache = KVCache(
                 layerCount: configuration.layerCount, width: kvWidth,
@@ -197,7 +212,7 @@ public final class Gemma2Backend: ModelBackend {
                 lastLayer: configuration.layerCount - 1)
             var entries = batch.enumerated().map { StepEntry(sequence: $0.offset, tokens: prompts[$0.element]) }
             for _ in 0..<sampling.maxNewTokens {
-                let output = engine.step(entries, cache: cache, options: options)
+                let output = engine.step(entries, cache: cache, options: options, workspace: workspace)
                 var next = [Int]()
                 var nextEntries = [StepEntry]()
                 for (slot, local) in active.enumerated() {

@@ -47,7 +47,7 @@ struct Gemma2Engine: Sendable {
         }
     }
 
-    func step(_ entries: [StepEntry], cache: KVCache, options: StepOptions) -> StepOutput {
+    func step(_ entries: [StepEntry], cache: KVCache, options: StepOptions, workspace: StepWorkspace) -> StepOutput {
         let d = config.hiddenSize
         let headDim = config.headDimension, half = headDim / 2
         let qWidth = config.headCount * headDim, kvWidth = config.keyValueHeadCount * headDim
@@ -70,20 +70,21 @@ struct Gemma2Engine: Sendable {
             }
         }
 
-        let x = Buffer(n * d), a = Buffer(n * d), q = Buffer(n * qWidth), k = Buffer(n * kvWidth)
-        let v = Buffer(n * kvWidth), o = Buffer(n * qWidth), y = Buffer(n * d)
-        let g = Buffer(n * f), u = Buffer(n * f)
-        let cosTable = Buffer(n * half), sinTable = Buffer(n * half)
-        defer { for b in [x, a, q, k, v, o, y, g, u, cosTable, sinTable] { b.free() } }
+        let x = workspace.buffer(.residual, n * d), a = workspace.buffer(.normed, n * d)
+        let q = workspace.buffer(.query, n * qWidth), k = workspace.buffer(.key, n * kvWidth)
+        let v = workspace.buffer(.value, n * kvWidth), o = workspace.buffer(.attention, n * qWidth)
+        let y = workspace.buffer(.blockOutput, n * d)
+        let g = workspace.buffer(.gate, n * f), u = workspace.buffer(.up, n * f)
+        let cosTable = workspace.buffer(.cosine, n * half), sinTable = workspace.buffer(.sine, n * half)
+        let panel = weights.needsPanel ? workspace.buffer(.panel, Kernels.panelFloats(columns: max(d, f, qWidth))) : nil
 
         // Embedding × √d (the scale rounded to float32; the table itself stays unscaled for the head).
         let scale = config.embeddingScale
-        let table = weights.embedding.pointer
         for (e, entry) in entries.enumerated() {
             for (t, token) in entry.tokens.enumerated() {
-                let source = table + Int(token) * d
-                let target = x.p + (rowStart[e] + t) * d
-                for i in 0..<d { target[i] = source[i] * scale }
+                let target = x + (rowStart[e] + t) * d
+                weights.embedding.row(Int(token), into: target)
+                for i in 0..<d { target[i] *= scale }
             }
         }
         // Rotary tables per row.
@@ -91,44 +92,58 @@ struct Gemma2Engine: Sendable {
             let p = Float(positions[r])
             for i in 0..<half {
                 let theta = p * inverseFrequencies[i]
-                cosTable.p[r * half + i] = Float(Foundation.cos(Double(theta)))
-                sinTable.p[r * half + i] = Float(Foundation.sin(Double(theta)))
+                cosTable[r * half + i] = Float(Foundation.cos(Double(theta)))
+                sinTable[r * half + i] = Float(Foundation.sin(Double(theta)))
             }
         }
+        // Attention work: one unit per (entry, head), each with its own score row.
+        let longest = entries.map { cache.lengths[$0.sequence] + $0.tokens.count }.max() ?? 0
+        let units = entries.count * config.headCount
+        let scores = workspace.buffer(.scores, units * longest)
 
         var output = StepOutput()
         for layer in 0...options.lastLayer {
             let w = weights.layers[layer]
             // Attention block.
-            rmsNorm(x.p, rows: n, weight: w.inputNorm, into: a.p)
-            w.query.apply(a.p, count: n, into: q.p)
-            w.key.apply(a.p, count: n, into: k.p)
-            w.value.apply(a.p, count: n, into: v.p)
-            rotate(q.p, rows: n, heads: config.headCount, cos: cosTable.p, sin: sinTable.p)
-            rotate(k.p, rows: n, heads: config.keyValueHeadCount, cos: cosTable.p, sin: sinTable.p)
+            rmsNorm(x, rows: n, weight: w.inputNorm, into: a)
+            w.query.apply(a, count: n, into: q, panel: panel)
+            w.key.apply(a, count: n, into: k, panel: panel)
+            w.value.apply(a, count: n, into: v, panel: panel)
+            rotate(q, rows: n, heads: config.headCount, cos: cosTable, sin: sinTable)
+            rotate(k, rows: n, heads: config.keyValueHeadCount, cos: cosTable, sin: sinTable)
             for (e, entry) in entries.enumerated() {
                 let offset = cache.lengths[entry.sequence] * kvWidth
                 let count = entry.tokens.count * kvWidth
-                (cache.keys[layer][entry.sequence] + offset).update(from: k.p + rowStart[e] * kvWidth, count: count)
-                (cache.values[layer][entry.sequence] + offset).update(from: v.p + rowStart[e] * kvWidth, count: count)
+                (cache.keys[layer][entry.sequence] + offset).update(from: k + rowStart[e] * kvWidth, count: count)
+                (cache.values[layer][entry.sequence] + offset).update(from: v + rowStart[e] * kvWidth, count: count)
             }
-            for (e, entry) in entries.enumerated() {
-                attend(
-                    layer: layer, sequence: entry.sequence, start: cache.lengths[entry.sequence],
-                    count: entry.tokens.count, queries: q.p + rowStart[e] * qWidth, cache: cache,
-                    into: o.p + rowStart[e] * qWidth)
+            let window = config.slidingLayers[layer] ? config.slidingWindow : nil
+            Parallel.forEach(count: units, grain: 1) { range in
+                for unit in range {
+                    let e = unit / config.headCount, head = unit % config.headCount
+                    let entry = entries[e]
+                    let kvOffset = (head / config.groupSize) * headDim
+                    Kernels.attention(
+                        queries: q + rowStart[e] * qWidth + head * headDim, queryStride: qWidth,
+                        count: entry.tokens.count, start: cache.lengths[entry.sequence],
+                        keys: cache.keys[layer][entry.sequence] + kvOffset,
+                        values: cache.values[layer][entry.sequence] + kvOffset, cacheStride: kvWidth,
+                        headDimension: headDim, scale: config.attentionScale, softcap: config.attentionSoftcap,
+                        window: window, scratch: scores + unit * longest,
+                        into: o + rowStart[e] * qWidth + head * headDim, outputStride: qWidth)
+                }
             }
-            w.output.apply(o.p, count: n, into: y.p)
-            rmsNorm(y.p, rows: n, weight: w.postAttentionNorm, into: y.p)
-            add(y.p, into: x.p, count: n * d)
+            w.output.apply(o, count: n, into: y, panel: panel)
+            rmsNorm(y, rows: n, weight: w.postAttentionNorm, into: y)
+            Kernels.add(y, into: x, count: n * d)
             // Feed-forward block.
-            rmsNorm(x.p, rows: n, weight: w.preFeedForwardNorm, into: a.p)
-            w.gate.apply(a.p, count: n, into: g.p)
-            w.up.apply(a.p, count: n, into: u.p)
-            geluTanhGate(g.p, times: u.p, count: n * f)
-            w.down.apply(g.p, count: n, into: y.p)
-            rmsNorm(y.p, rows: n, weight: w.postFeedForwardNorm, into: y.p)
-            add(y.p, into: x.p, count: n * d)
+            rmsNorm(x, rows: n, weight: w.preFeedForwardNorm, into: a)
+            w.gate.apply(a, count: n, into: g, panel: panel)
+            w.up.apply(a, count: n, into: u, panel: panel)
+            Kernels.geluTanhMultiply(g, by: u, count: n * f)
+            w.down.apply(g, count: n, into: y, panel: panel)
+            rmsNorm(y, rows: n, weight: w.postFeedForwardNorm, into: y)
+            Kernels.add(y, into: x, count: n * d)
             // Hooks: steering, then capture (captures see the steered residual, as a TL hook would).
             for intervention in options.interventions[layer] ?? [] {
                 let added = intervention.scaledVector
@@ -138,7 +153,7 @@ struct Gemma2Engine: Sendable {
                         intervention.positions.applies(
                             position: positions[r], promptLength: options.promptLengths[sequence])
                     else { continue }
-                    let row = x.p + r * d
+                    let row = x + r * d
                     for i in 0..<d { row[i] += added[i] }
                 }
             }
@@ -146,7 +161,7 @@ struct Gemma2Engine: Sendable {
                 output.captures[layer] = entries.enumerated().map { e, entry in
                     Matrix(
                         rows: entry.tokens.count, columns: d,
-                        values: Array(UnsafeBufferPointer(start: x.p + rowStart[e] * d, count: entry.tokens.count * d)))
+                        values: Array(UnsafeBufferPointer(start: x + rowStart[e] * d, count: entry.tokens.count * d)))
                 }
             }
         }
@@ -156,95 +171,42 @@ struct Gemma2Engine: Sendable {
         case .none: break
         case .last:
             let rows = entries.indices.map { rowStart[$0] + entries[$0].tokens.count - 1 }
-            let all = logits(rows: rows, hidden: x.p)
+            let all = logits(rows: rows, hidden: x, workspace: workspace)
             output.logits = (0..<entries.count).map { all.rows($0..<($0 + 1)) }
         case .all:
             output.logits = entries.indices.map { e in
-                logits(rows: Array(rowStart[e]..<(rowStart[e] + entries[e].tokens.count)), hidden: x.p)
+                logits(
+                    rows: Array(rowStart[e]..<(rowStart[e] + entries[e].tokens.count)), hidden: x,
+                    workspace: workspace)
             }
         }
         return output
     }
 
     /// Final norm, tied head and final soft-cap for the given rows of the residual stream.
-    func logits(rows: [Int], hidden: UnsafePointer<Float>) -> Matrix {
+    func logits(rows: [Int], hidden: UnsafePointer<Float>, workspace: StepWorkspace) -> Matrix {
         let d = config.hiddenSize, vocab = config.vocabularySize
-        let normed = Buffer(rows.count * d)
-        defer { normed.free() }
-        for (i, r) in rows.enumerated() { (normed.p + i * d).update(from: hidden + r * d, count: d) }
-        rmsNorm(normed.p, rows: rows.count, weight: weights.finalNorm, into: normed.p)
+        let normed = workspace.buffer(.logitRows, rows.count * d)
+        let panel = weights.needsPanel ? workspace.buffer(.panel, Kernels.panelFloats(columns: d)) : nil
+        for (i, r) in rows.enumerated() { (normed + i * d).update(from: hidden + r * d, count: d) }
+        rmsNorm(normed, rows: rows.count, weight: weights.finalNorm, into: normed)
         var out = Matrix(rows: rows.count, columns: vocab)
         out.values.withUnsafeMutableBufferPointer { buffer in
-            weights.embedding.apply(normed.p, count: rows.count, into: buffer.baseAddress!)
-            if let cap = config.finalSoftcap {
-                for i in 0..<buffer.count { buffer[i] = Foundation.tanh(buffer[i] / cap) * cap }
-            }
+            weights.embedding.apply(normed, count: rows.count, into: buffer.baseAddress!, panel: panel)
+            if let cap = config.finalSoftcap { Kernels.softcap(buffer.baseAddress!, count: buffer.count, cap: cap) }
         }
         return out
     }
 
-    /// Causal (and, on sliding layers, windowed) attention of `count` new queries of one sequence
-    /// against its cache, written head-major into `into` (row stride `heads × head_dim`).
-    private func attend(
-        layer: Int, sequence: Int, start: Int, count: Int, queries: UnsafePointer<Float>, cache: KVCache,
-        into out: UnsafeMutablePointer<Float>
-    ) {
-        let headDim = config.headDimension
-        let qWidth = config.headCount * headDim, kvWidth = config.keyValueHeadCount * headDim
-        let total = start + count
-        let window = config.slidingLayers[layer] ? config.slidingWindow : nil
-        let scores = Buffer(count * total)
-        defer { scores.free() }
-        let keys = cache.keys[layer][sequence], values = cache.values[layer][sequence]
-        for head in 0..<config.headCount {
-            let kvHead = head / config.groupSize
-            // scores[t, j] = (q_t · k_j) · scale
-            sgemm(
-                .none, .transpose, m: count, n: total, k: headDim, alpha: config.attentionScale,
-                a: queries + head * headDim, lda: qWidth, b: keys + kvHead * headDim, ldb: kvWidth,
-                c: scores.p, ldc: total)
-            for t in 0..<count {
-                let i = start + t
-                let row = scores.p + t * total
-                let low = window.map { max(0, i - $0 + 1) } ?? 0
-                if let cap = config.attentionSoftcap {
-                    for j in low...i { row[j] = Foundation.tanh(row[j] / cap) * cap }
-                }
-                var maximum = -Float.infinity
-                for j in low...i where row[j] > maximum { maximum = row[j] }
-                var sum: Float = 0
-                for j in low...i {
-                    let e = Foundation.exp(row[j] - maximum)
-                    row[j] = e
-                    sum += e
-                }
-                for j in low...i { row[j] /= sum }
-                for j in 0..<low { row[j] = 0 }
-                for j in (i + 1)..<total { row[j] = 0 }
-            }
-            sgemm(
-                .none, .none, m: count, n: headDim, k: total, a: scores.p, lda: total, b: values + kvHead * headDim,
-                ldb: kvWidth, c: out + head * headDim, ldc: qWidth)
-        }
-    }
-
-    /// Gemma RMSNorm: `x · rsqrt(mean(x²) + ε) · (1 + w)` in float32 (`weight` already holds `1 + w`).
-    /// `input` and `output` may be the same buffer.
+    /// Gemma RMSNorm: `x · rsqrt(mean(x²) + ε) · (1 + w)` in float32 (`weight` already holds `1 + w`);
+    /// the mean of squares is accumulated in double. `input` and `output` may be the same buffer.
     private func rmsNorm(
         _ input: UnsafePointer<Float>, rows: Int, weight: [Float], into output: UnsafeMutablePointer<Float>
     ) {
-        let d = config.hiddenSize
-        let eps = config.rmsNormEpsilon
         weight.withUnsafeBufferPointer { w in
-            for r in 0..<rows {
-                let row = input + r * d
-                var sum: Double = 0
-                for i in 0..<d { sum += Double(row[i]) * Double(row[i]) }
-                let variance = Float(sum / Double(d))
-                let inverse = 1 / (variance + eps).squareRoot()
-                let target = output + r * d
-                for i in 0..<d { target[i] = (row[i] * inverse) * w[i] }
-            }
+            Kernels.rmsNorm(
+                input, rows: rows, width: config.hiddenSize, weight: w.baseAddress!, epsilon: config.rmsNormEpsilon,
+                into: output)
         }
     }
 
@@ -266,30 +228,30 @@ struct Gemma2Engine: Sendable {
         }
     }
 
-    /// `gate ← gelu_tanh(gate) · up`.
-    private func geluTanhGate(_ gate: UnsafeMutablePointer<Float>, times up: UnsafePointer<Float>, count: Int) {
-        let beta: Float = 0.7978845608028654  // √(2/π)
-        let kappa: Float = 0.044715
-        for i in 0..<count {
-            let x = gate[i]
-            let inner = beta * (x + kappa * (x * x * x))
-            gate[i] = 0.5 * x * (1 + Foundation.tanh(inner)) * up[i]
-        }
-    }
-
-    private func add(_ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { target[i] += source[i] }
-    }
 }
 
-/// A scratch float buffer, freed explicitly by its owner.
-struct Buffer {
-    let p: UnsafeMutablePointer<Float>
-
-    /// Uninitialised memory: every user writes a buffer in full before reading it.
-    init(_ count: Int) {
-        p = .allocate(capacity: max(count, 1))
+/// Scratch memory of the engine: one buffer per role, grown on demand and reused by every step of
+/// one call (so decoding allocates nothing per token).
+final class StepWorkspace {
+    enum Slot: Int, CaseIterable {
+        case residual, normed, query, key, value, attention, blockOutput, gate, up, cosine, sine, scores, panel,
+            logitRows
     }
 
-    func free() { p.deallocate() }
+    private var buffers = [UnsafeMutablePointer<Float>?](repeating: nil, count: Slot.allCases.count)
+    private var capacities = [Int](repeating: 0, count: Slot.allCases.count)
+
+    /// At least `count` floats for `slot`, uninitialised: callers write before they read.
+    func buffer(_ slot: Slot, _ count: Int) -> UnsafeMutablePointer<Float> {
+        let i = slot.rawValue
+        if let existing = buffers[i], capacities[i] >= count { return existing }
+        buffers[i]?.deallocate()
+        let capacity = max(count, 16)
+        let fresh = UnsafeMutablePointer<Float>.allocate(capacity: capacity)
+        buffers[i] = fresh
+        capacities[i] = capacity
+        return fresh
+    }
+
+    deinit { for buffer in buffers { buffer?.deallocate() } }
 }

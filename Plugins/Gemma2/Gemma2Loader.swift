@@ -1,13 +1,18 @@
 import Foundation
+import Numerics
 import SteeringCore
 import TensorFormats
 
 extension Gemma2Weights {
-    /// Loads and strictly checks every tensor of a Hugging Face Gemma-2 checkpoint. float32 tensors
-    /// are used in place from the file mapping; bf16/f16 tensors are converted once.
+    /// Loads and strictly checks every tensor of a Hugging Face Gemma-2 checkpoint. Weight matrices
+    /// stay in the file's precision and are used in place from the file mapping (no copy) unless
+    /// `resident` names another precision; then each is converted once and its file pages are
+    /// released, so the process never holds both copies of more than one tensor.
     /// - Throws: ``Gemma2Error/weightProblems(directory:problems:)`` listing every missing,
     ///   unexpected or mis-shaped tensor at once.
-    static func load(checkpoint: SafetensorsCheckpoint, config: Gemma2Configuration) throws -> Gemma2Weights {
+    static func load(
+        checkpoint: SafetensorsCheckpoint, config: Gemma2Configuration, resident: WeightElement? = nil
+    ) throws -> Gemma2Weights {
         let expected = config.expectedTensors
         var problems = [String]()
         let present = Set(checkpoint.tensorNames)
@@ -44,12 +49,21 @@ extension Gemma2Weights {
         func matrix(_ name: String) throws -> WeightMatrix {
             let info = try checkpoint.info(name)
             let file = try checkpoint.file(containing: name)
+            let stored: WeightElement = info.dtype == .f32 ? .f32 : info.dtype == .f16 ? .f16 : .bf16
+            let target = resident ?? stored
+            let bytes = try file.rawBytes(name)
+            let rows = info.shape[0], columns = info.shape[1], count = info.elementCount
+            if target == stored, let base = bytes.baseAddress, Int(bitPattern: base) % stored.byteWidth == 0 {
+                return WeightMatrix(
+                    rows: rows, columns: columns,
+                    storage: WeightStorage(borrowing: base, count: count, element: stored, owner: file))
+            }
+            defer { file.mapping.releasePages(of: bytes) }
             if let view = try file.float32Pointer(name), let base = view.baseAddress {
                 return WeightMatrix(
-                    rows: info.shape[0], columns: info.shape[1],
-                    storage: WeightStorage(borrowing: base, count: view.count, owner: file))
+                    rows: rows, columns: columns, storage: WeightStorage(converting: base, count: count, to: target))
             }
-            return WeightMatrix(rows: info.shape[0], columns: info.shape[1], values: try file.floats(name))
+            return WeightMatrix(rows: rows, columns: columns, values: try file.floats(name), element: target)
         }
         func norm(_ name: String) throws -> [Float] {
             let values = try checkpoint.floats(name)

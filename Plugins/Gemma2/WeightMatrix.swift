@@ -2,28 +2,33 @@ import Foundation
 import Numerics
 import SteeringCore
 
-/// Owns or borrows the float32 memory behind a weight. Borrowed memory belongs to a memory-mapped
-/// file kept alive through `owner`; owned memory is freed on deinit. Never mutated after creation.
+/// Owns or borrows the memory behind a weight, in float32, float16 or bfloat16. Borrowed memory
+/// belongs to a memory-mapped file kept alive through `owner`; owned memory is freed on deinit. Never
+/// mutated after creation.
 final class WeightStorage: @unchecked Sendable {
-    let base: UnsafePointer<Float>
+    let base: UnsafeRawPointer
+    /// Number of elements.
     let count: Int
+    let element: WeightElement
     private let owner: AnyObject?
-    private let allocated: UnsafeMutablePointer<Float>?
+    private let allocated: UnsafeMutableRawPointer?
 
-    /// Borrows `count` floats at `base`, keeping `owner` (the mapping) alive.
-    init(borrowing base: UnsafePointer<Float>, count: Int, owner: AnyObject) {
+    /// Borrows `count` elements at `base`, keeping `owner` (the mapping) alive.
+    init(borrowing base: UnsafeRawPointer, count: Int, element: WeightElement, owner: AnyObject) {
         self.base = base
         self.count = count
+        self.element = element
         self.owner = owner
         self.allocated = nil
     }
 
-    /// Copies `values` into owned memory.
-    init(copying values: [Float]) {
-        let memory = UnsafeMutablePointer<Float>.allocate(capacity: max(values.count, 1))
-        values.withUnsafeBufferPointer { memory.initialize(from: $0.baseAddress!, count: values.count) }
-        self.base = UnsafePointer(memory)
-        self.count = values.count
+    /// Rounds `count` float32 values at `values` into owned memory of type `element`.
+    init(converting values: UnsafePointer<Float>, count: Int, to element: WeightElement) {
+        let memory = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * element.byteWidth, alignment: 64)
+        Kernels.narrow(values, count: count, to: element, into: memory)
+        self.base = UnsafeRawPointer(memory)
+        self.count = count
+        self.element = element
         self.owner = nil
         self.allocated = memory
     }
@@ -31,17 +36,20 @@ final class WeightStorage: @unchecked Sendable {
     /// Whether this storage points into a file mapping (zero-copy).
     var isBorrowed: Bool { allocated == nil }
 
+    /// Bytes held.
+    var byteCount: Int { count * element.byteWidth }
+
     deinit { allocated?.deallocate() }
 }
 
-/// A row-major float32 weight matrix `[rows, columns]` as Hugging Face stores linear layers
-/// (`[out_features, in_features]`).
+/// A row-major weight matrix `[rows, columns]` as Hugging Face stores linear layers
+/// (`[out_features, in_features]`), resident in float32, float16 or bfloat16.
 struct WeightMatrix: Sendable {
     let rows: Int
     let columns: Int
     let storage: WeightStorage
 
-    var pointer: UnsafePointer<Float> { storage.base }
+    var element: WeightElement { storage.element }
 
     init(rows: Int, columns: Int, storage: WeightStorage) {
         precondition(
@@ -51,18 +59,29 @@ struct WeightMatrix: Sendable {
         self.storage = storage
     }
 
-    init(rows: Int, columns: Int, values: [Float]) {
-        self.init(rows: rows, columns: columns, storage: WeightStorage(copying: values))
+    init(rows: Int, columns: Int, values: [Float], element: WeightElement = .f32) {
+        let storage = values.withUnsafeBufferPointer {
+            WeightStorage(converting: $0.baseAddress!, count: values.count, to: element)
+        }
+        self.init(rows: rows, columns: columns, storage: storage)
     }
 
-    /// `y[n, rows] = x[n, columns] · Wᵀ`.
-    func apply(_ x: UnsafePointer<Float>, count n: Int, into y: UnsafeMutablePointer<Float>) {
-        if n == 1 {
-            sgemv(.none, rows: rows, columns: columns, a: pointer, lda: columns, x: x, y: y)
-        } else {
-            sgemm(
-                .none, .transpose, m: n, n: rows, k: columns, a: x, lda: columns, b: pointer, ldb: columns, c: y,
-                ldc: rows)
+    /// `y[n, rows] = x[n, columns] · Wᵀ`; `panel` is scratch for half-precision weights
+    /// (``Kernels/panelFloats(columns:)`` floats).
+    func apply(
+        _ x: UnsafePointer<Float>, count n: Int, into y: UnsafeMutablePointer<Float>,
+        panel: UnsafeMutablePointer<Float>?
+    ) {
+        Kernels.multiply(
+            x, count: n, weights: storage.base, element: element, rows: rows, columns: columns, into: y, panel: panel)
+    }
+
+    /// Row `index` widened to float32 into `target` (`columns` floats).
+    func row(_ index: Int, into target: UnsafeMutablePointer<Float>) {
+        let source = storage.base + index * columns * element.byteWidth
+        switch element {
+        case .f32: target.update(from: source.assumingMemoryBound(to: Float.self), count: columns)
+        case .f16, .bf16: Kernels.widen(element, source, count: columns, into: target)
         }
     }
 }
@@ -90,35 +109,60 @@ struct Gemma2Weights: Sendable {
     /// `1 + w` of the final norm.
     let finalNorm: [Float]
 
-    /// Number of weights borrowed from file mappings without a copy.
-    var borrowedCount: Int {
+    /// Every weight matrix, embedding first.
+    var matrices: [WeightMatrix] {
         var matrices = [embedding]
         for l in layers { matrices += [l.query, l.key, l.value, l.output, l.gate, l.up, l.down] }
-        return matrices.filter { $0.storage.isBorrowed }.count
+        return matrices
     }
+
+    /// Whether any matrix is half precision (products with many rows then widen panels of it).
+    var needsPanel: Bool { matrices.contains { $0.element != .f32 } }
+
+    /// Number of weights borrowed from file mappings without a copy.
+    var borrowedCount: Int { matrices.filter { $0.storage.isBorrowed }.count }
+
+    /// Bytes of all weight matrices as resident (norm vectors excluded: they are tiny).
+    var residentBytes: Int { matrices.reduce(0) { $0 + $1.storage.byteCount } }
 }
 
 extension Gemma2Weights {
-    /// Random weights with the shapes of `config` (for benchmarks and tests): linear weights
-    /// ~ N(0, std²), norm offsets ~ N(0, 0.1²), embeddings ~ N(0, 1).
-    static func random(config: Gemma2Configuration, seed: UInt64, std: Float = 0.02) -> Gemma2Weights {
-        var generator = SplitMix64(seed: seed)
-        func normals(_ count: Int, _ scale: Float) -> [Float] {
-            var out = [Float](repeating: 0, count: count)
-            var i = 0
-            while i < count {
-                let u1 = max(generator.nextUnit(), 1e-300), u2 = generator.nextUnit()
-                let r = (-2 * Foundation.log(u1)).squareRoot()
-                out[i] = Float(r * Foundation.cos(2 * .pi * u2)) * scale
-                if i + 1 < count { out[i + 1] = Float(r * Foundation.sin(2 * .pi * u2)) * scale }
-                i += 2
+    /// Random weights with the shapes of `config`, resident as `element` (for benchmarks and tests):
+    /// linear weights uniform with standard deviation `std`, norm offsets with 0.1, embeddings with 1.
+    /// Deterministic for a seed whatever the core count (each 1 Mi-value block has its own stream).
+    static func random(
+        config: Gemma2Configuration, seed: UInt64, std: Float = 0.02, element: WeightElement = .f32
+    ) -> Gemma2Weights {
+        var stream: UInt64 = 0
+        func uniform(_ count: Int, _ deviation: Float, into target: UnsafeMutablePointer<Float>, stream: UInt64) {
+            let block = 1 << 20
+            let halfWidth = deviation * Float(3).squareRoot()
+            Parallel.forEach(count: (count + block - 1) / block, grain: 1) { blocks in
+                for b in blocks {
+                    var generator = SplitMix64(seed: seed &+ stream &* 0x9E37_79B9_7F4A_7C15, row: b)
+                    let low = b * block, high = min(count, low + block)
+                    var i = low
+                    while i < high {
+                        let bits = generator.next()
+                        target[i] = (Float(bits >> 40) * 0x1p-23 - 1) * halfWidth
+                        if i + 1 < high { target[i + 1] = (Float(bits & 0xFF_FFFF) * 0x1p-23 - 1) * halfWidth }
+                        i += 2
+                    }
+                }
             }
-            return out
         }
-        func matrix(_ rows: Int, _ columns: Int) -> WeightMatrix {
-            WeightMatrix(rows: rows, columns: columns, values: normals(rows * columns, std))
+        func values(_ count: Int, _ deviation: Float) -> [Float] {
+            stream += 1
+            return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
+                uniform(count, deviation, into: buffer.baseAddress!, stream: stream)
+                initialized = count
+            }
         }
-        func norm() -> [Float] { normals(config.hiddenSize, 0.1).map { 1 + $0 } }
+        func matrix(_ rows: Int, _ columns: Int, _ deviation: Float = std) -> WeightMatrix {
+            let values = values(rows * columns, deviation)
+            return WeightMatrix(rows: rows, columns: columns, values: values, element: element)
+        }
+        func norm() -> [Float] { values(config.hiddenSize, 0.1).map { 1 + $0 } }
         let d = config.hiddenSize, q = config.headCount * config.headDimension
         let kv = config.keyValueHeadCount * config.headDimension, f = config.intermediateSize
         let layers = (0..<config.layerCount).map { _ in
@@ -127,8 +171,7 @@ extension Gemma2Weights {
                 postAttentionNorm: norm(), preFeedForwardNorm: norm(), gate: matrix(f, d), up: matrix(f, d),
                 down: matrix(d, f), postFeedForwardNorm: norm())
         }
-        let embedding = WeightMatrix(
-            rows: config.vocabularySize, columns: d, values: normals(config.vocabularySize * d, 1))
+        let embedding = matrix(config.vocabularySize, d, 1)
         return Gemma2Weights(embedding: embedding, layers: layers, finalNorm: norm())
     }
 }

@@ -80,4 +80,16 @@ public final class MappedFile: @unchecked Sendable {
 
     /// The file size in bytes.
     public var byteCount: Int { count }
+
+    /// Tells the kernel this process no longer needs the pages wholly inside `range` (a part of
+    /// ``bytes``): they leave this process's resident set (the page cache keeps them) and are read
+    /// again if touched. Used after converting a tensor that is not kept in place.
+    public func releasePages(of range: UnsafeRawBufferPointer) {
+        guard isMapped, let start = range.baseAddress, range.count > 0 else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let low = (Int(bitPattern: start) + page - 1) / page * page
+        let high = (Int(bitPattern: start) + range.count) / page * page
+        guard high > low, let address = UnsafeMutableRawPointer(bitPattern: low) else { return }
+        _ = madvise(address, high - low, Int32(MADV_DONTNEED))
+    }
 }

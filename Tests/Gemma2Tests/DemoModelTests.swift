@@ -15,8 +15,9 @@ struct DemoModelTests {
         let directory = repositoryRoot.appendingPathComponent("Demo/model").path
         let model = try Gemma2Backend(directory: directory)
         let reference = try SafetensorsFile(path: fixturePath("demo/reference.safetensors"))
-        let settings = try JSONSerialization.jsonObject(
-            with: Data(contentsOf: URL(fileURLWithPath: fixturePath("demo/reference.json")))) as! [String: Any]
+        let settings =
+            try JSONSerialization.jsonObject(
+                with: Data(contentsOf: URL(fileURLWithPath: fixturePath("demo/reference.json")))) as! [String: Any]
         let texts = settings["texts"] as! [[String: Any]]
         for (i, item) in texts.enumerated() {
             let tokens = try reference.int32s("tokens.\(i)")

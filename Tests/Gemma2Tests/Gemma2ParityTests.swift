@@ -1,4 +1,5 @@
 import Foundation
+import Numerics
 import SteeringCore
 import SteeringTestSupport
 import TensorFormats
@@ -76,12 +77,46 @@ struct Gemma2ParityTests {
         #expect(abs(loss - expected) < 1e-5)
     }
 
-    @Test("f32 checkpoints are used in place from the file mapping")
-    func zeroCopy() throws {
-        let model = try Gemma2Fixtures.model("tiny-f32")
+    @Test("checkpoints are used in place from the file mapping, in f32, bf16 and f16", arguments: Gemma2Fixtures.names)
+    func zeroCopy(name: String) throws {
+        let model = try Gemma2Fixtures.model(name)
         #expect(model.zeroCopyWeightCount == 1 + 7 * model.configuration.layerCount)
-        let bf16 = try Gemma2Fixtures.model("mqa-odd-bf16")
-        #expect(bf16.zeroCopyWeightCount == 0)
+    }
+
+    @Test(
+        "half-precision checkpoints widened to f32 at load give the reference logits too",
+        arguments: ["mqa-odd-bf16", "gqa-f16"])
+    func widenedAtLoad(name: String) throws {
+        let model = try Gemma2Backend(directory: Gemma2Fixtures.directory(name), residentWeights: .f32)
+        #expect(model.zeroCopyWeightCount == 0)
+        #expect(model.residentWeightElement == .f32)
+        let (reference, _) = try Gemma2Fixtures.reference(name)
+        let tokens = try reference.int32s("tokens.0")
+        let result = try model.forward(ForwardRequest(sequences: [tokens], logits: .all))
+        let error = maxAbsDifference(result.logits[0].values, try reference.floats("logits.0"))
+        #expect(error <= Tolerance.logitsAbsolute, "\(name): max |Δ| = \(error)")
+    }
+
+    @Test("f32 weights narrowed at load hold exactly the rounded values", arguments: [WeightElement.f16, .bf16])
+    func narrowedAtLoad(element: WeightElement) throws {
+        let directory = Gemma2Fixtures.directory("tiny-f32")
+        let model = try Gemma2Backend(directory: directory, residentWeights: element)
+        #expect(model.zeroCopyWeightCount == 0)
+        #expect(model.residentWeightBytes * 2 == (try Gemma2Fixtures.model("tiny-f32")).residentWeightBytes)
+        let file = try SafetensorsCheckpoint(directory: directory)
+        let original = try file.floats("model.layers.1.mlp.down_proj.weight")
+        let storage = model.engine.weights.layers[1].down.storage
+        let bits = UnsafeBufferPointer(start: storage.base.assumingMemoryBound(to: UInt16.self), count: storage.count)
+        let expected = original.map {
+            element == .f16 ? HalfPrecision.floatToFloat16($0) : HalfPrecision.floatToBFloat16($0)
+        }
+        #expect(Array(bits) == expected)
+        // The model still runs; its logits move by about the rounding of the weights.
+        let (reference, _) = try Gemma2Fixtures.reference("tiny-f32")
+        let tokens = try reference.int32s("tokens.0")
+        let logits = try model.forward(ForwardRequest(sequences: [tokens], logits: .all)).logits[0].values
+        let error = maxAbsDifference(logits, try reference.floats("logits.0"))
+        #expect(error > 0 && error < 0.5, "\(element): max |Δ| = \(error)")
     }
 
     @Test("the checkpoint's tokenizer.json and tokenizer.model agree with Hugging Face on its own vocabulary")

@@ -1,0 +1,65 @@
+// Vectorised CPU kernels for the Gemma-2 engine: element-wise activations, RMSNorm, attention for
+// one (sequence, head) pair, half-precision conversion and small-batch matrix products over
+// float32, float16 or bfloat16 weights. Every function picks an AVX2/FMA/F16C body at run time when
+// the CPU has those extensions and a portable C body otherwise; both compute the same formulas.
+#ifndef CKERNELS_H
+#define CKERNELS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// Element type of a weight matrix.
+typedef enum { CK_F32 = 0, CK_F16 = 1, CK_BF16 = 2 } ck_weight_type;
+
+/// 1 when the AVX2/FMA/F16C bodies are in use, 0 for the portable ones.
+int ck_uses_avx2(void);
+
+/// `x[i] = cap · tanh(x[i] / cap)`.
+void ck_softcap(float *x, long n, float cap);
+
+/// `gate[i] = gelu_tanh(gate[i]) · up[i]` with gelu_tanh(x) = 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
+void ck_gelu_tanh_mul(float *gate, const float *up, long n);
+
+/// `y[i] += x[i]`.
+void ck_add(float *y, const float *x, long n);
+
+/// Gemma RMSNorm of `rows × d` values: `y = x · rsqrt(mean(x²) + eps) · w`, the mean accumulated in
+/// double precision; `w` already holds `1 + weight`. `x` and `y` may be the same buffer.
+void ck_rmsnorm(const float *x, float *y, const float *w, long rows, long d, float eps);
+
+/// Causal attention of `count` queries of one head against `start + count` cached keys/values.
+/// Query t sits at absolute position `start + t` and attends to positions `low ... start + t`, where
+/// `low = max(0, position − window + 1)` when `window > 0` and 0 otherwise. Scores are
+/// `(q · k) · scale`, soft-capped as `cap · tanh(s / cap)` when `cap > 0`, then soft-maxed in float32.
+/// `q` rows have stride `ldq`, key/value rows stride `ldkv`, output rows stride `ldo`; `scratch`
+/// holds at least `start + count` floats.
+void ck_attention(const float *q, long ldq, long count, long start, const float *k, const float *v, long ldkv,
+                  long head_dim, float scale, float cap, long window, float *scratch, float *out, long ldo);
+
+/// Widens `n` float16 values to float32 (exact).
+void ck_f16_to_f32(const uint16_t *src, float *dst, long n);
+/// Widens `n` bfloat16 values to float32 (exact).
+void ck_bf16_to_f32(const uint16_t *src, float *dst, long n);
+/// Rounds `n` float32 values to float16 (round to nearest even, overflow to ±inf, NaN kept).
+void ck_f32_to_f16(const float *src, uint16_t *dst, long n);
+/// Rounds `n` float32 values to bfloat16 (round to nearest even, NaN kept quiet).
+void ck_f32_to_bf16(const float *src, uint16_t *dst, long n);
+/// Widens rows `[row_begin, row_end)` of a `? × k` weight matrix of type `type` into `dst`
+/// (`(row_end − row_begin) × k` floats).
+void ck_widen_rows(ck_weight_type type, const void *w, long k, long row_begin, long row_end, float *dst);
+
+/// `y[i, r] = Σ_j x[i, j] · W[r, j]` for `i < m` and `row_begin ≤ r < row_end`: the rows of a
+/// row-major `? × k` weight matrix `W` of type `type` against `m` input rows `x` (stride `ldx`), written
+/// to `y` with row stride `ldy`. Weight rows are read once per group of four input rows; meant for
+/// small `m` (decoding), where the product is bound by memory bandwidth.
+void ck_gemm_rows(ck_weight_type type, const void *w, long k, long row_begin, long row_end, const float *x, long m,
+                  long ldx, float *y, long ldy);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

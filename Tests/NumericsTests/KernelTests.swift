@@ -1,0 +1,186 @@
+import Foundation
+import Numerics
+import SteeringCore
+import SteeringTestSupport
+import Testing
+
+/// The vectorised kernels against double-precision renderings of their formulas. Lengths include
+/// tails that are not multiples of eight, so both the vector bodies and the scalar tails run.
+@Suite("Vectorised kernels")
+struct KernelTests {
+    /// Inputs spanning the polynomial branch, the exp branch, saturation, signs and zero.
+    static let probes: [Float] = {
+        var values: [Float] = [
+            0, -0, 1e-30, -1e-30, 1e-7, -1e-7, 0.3, -0.3, 0.6249, 0.625, -0.625, 1, -1, 8.99, 9.01, -20, 50, 1e4, -1e4,
+        ]
+        var rng = SeededGenerator(seed: 5)
+        for _ in 0..<5000 { values.append(Float.random(in: -12...12, using: &rng)) }
+        for _ in 0..<1000 { values.append(Float.random(in: -1...1, using: &rng)) }
+        return values + [3.5, -2.25, 0.001]
+    }()
+
+    @Test("soft-cap cap·tanh(x/cap) within 2e-7 relative (plus 1e-37) of double tanh")
+    func softcap() {
+        for cap: Float in [1, 30, 50] {
+            var x = Self.probes.map { $0 * cap }
+            Kernels.softcap(&x, count: x.count, cap: cap)
+            for (i, input) in Self.probes.enumerated() {
+                let expected = Foundation.tanh(Double(input)) * Double(cap)
+                let error = abs(Double(x[i]) - expected)
+                #expect(error <= 2.5e-7 * abs(expected) + 1e-37, "cap \(cap) x \(input): \(x[i]) vs \(expected)")
+            }
+        }
+    }
+
+    @Test("gelu_tanh(x)·up within 1e-6 relative (plus float32 cancellation) of the double-precision formula")
+    func gelu() {
+        var gate = Self.probes
+        let up = Self.probes.indices.map { Float(1 + $0 % 3) }
+        Kernels.geluTanhMultiply(&gate, by: up, count: gate.count)
+        for (i, x) in Self.probes.enumerated() {
+            let xd = Double(x)
+            let expected =
+                0.5 * xd * (1 + Foundation.tanh(0.7978845608028654 * (xd + 0.044715 * xd * xd * xd))) * Double(up[i])
+            // 1 + tanh cancels for negative x in float32, exactly as in transformers' formula: the
+            // float32 evaluation itself carries an error of about ε·|x|·up, whatever the tanh.
+            let bound = 1e-6 * abs(expected) + 2.4e-7 * abs(xd) * Double(up[i]) + 1e-30
+            #expect(abs(Double(gate[i]) - expected) <= bound, "x \(x)")
+        }
+    }
+
+    @Test("RMSNorm matches the double-precision formula on odd widths")
+    func rmsNorm() {
+        var rng = SeededGenerator(seed: 9)
+        for width in [1, 7, 8, 37, 2304] {
+            let rows = 3
+            let x = (0..<(rows * width)).map { _ in Float.random(in: -4...4, using: &rng) }
+            let w = (0..<width).map { _ in Float.random(in: 0.5...1.5, using: &rng) }
+            var y = [Float](repeating: .nan, count: x.count)
+            Kernels.rmsNorm(x, rows: rows, width: width, weight: w, epsilon: 1e-6, into: &y)
+            for r in 0..<rows {
+                let row = x[(r * width)..<((r + 1) * width)].map(Double.init)
+                let inverse = 1 / (row.map { $0 * $0 }.reduce(0, +) / Double(width) + 1e-6).squareRoot()
+                for i in 0..<width {
+                    let expected = row[i] * inverse * Double(w[i])
+                    #expect(abs(Double(y[r * width + i]) - expected) <= 1e-6 * max(1, abs(expected)))
+                }
+            }
+        }
+    }
+
+    @Test(
+        "attention equals a double-precision softmax(q·k)·v with causal and sliding masks",
+        arguments: [(1, 0, 0, 16), (5, 0, 0, 20), (3, 9, 4, 256), (6, 2, 3, 9), (1, 40, 0, 64)])
+    func attention(shape: (count: Int, start: Int, window: Int, headDim: Int)) {
+        var rng = SeededGenerator(seed: UInt64(shape.count * 100 + shape.start))
+        let total = shape.start + shape.count
+        let stride = shape.headDim + 3  // rows of a wider buffer, as heads sit inside a row
+        let q = (0..<(shape.count * stride)).map { _ in Float.random(in: -2...2, using: &rng) }
+        let k = (0..<(total * stride)).map { _ in Float.random(in: -2...2, using: &rng) }
+        let v = (0..<(total * stride)).map { _ in Float.random(in: -2...2, using: &rng) }
+        var out = [Float](repeating: .nan, count: shape.count * stride)
+        var scratch = [Float](repeating: 0, count: total)
+        let scale: Float = 0.3, cap: Float = 5
+        Kernels.attention(
+            queries: q, queryStride: stride, count: shape.count, start: shape.start, keys: k, values: v,
+            cacheStride: stride, headDimension: shape.headDim, scale: scale, softcap: cap,
+            window: shape.window > 0 ? shape.window : nil, scratch: &scratch, into: &out, outputStride: stride)
+        for t in 0..<shape.count {
+            let position = shape.start + t
+            let low = shape.window > 0 ? max(0, position - shape.window + 1) : 0
+            var scores = [Double]()
+            for j in low...position {
+                var dot = 0.0
+                for i in 0..<shape.headDim { dot += Double(q[t * stride + i]) * Double(k[j * stride + i]) }
+                scores.append(Foundation.tanh(dot * Double(scale) / Double(cap)) * Double(cap))
+            }
+            let maximum = scores.max()!
+            let weights = scores.map { Foundation.exp($0 - maximum) }
+            let sum = weights.reduce(0, +)
+            for i in 0..<shape.headDim {
+                var expected = 0.0
+                for (n, j) in (low...position).enumerated() { expected += weights[n] / sum * Double(v[j * stride + i]) }
+                #expect(abs(Double(out[t * stride + i]) - expected) <= 2e-5, "t \(t) i \(i)")
+            }
+        }
+    }
+
+    @Test("every float16 pattern widens exactly; narrowing rounds like HalfPrecision")
+    func halfConversions() {
+        let patterns = (0...UInt16.max).map { $0 }
+        var widened = [Float](repeating: 0, count: patterns.count)
+        patterns.withUnsafeBytes { Kernels.widen(.f16, $0.baseAddress!, count: patterns.count, into: &widened) }
+        for (bits, value) in zip(patterns, widened) {
+            let expected = HalfPrecision.float16ToFloat(bits)
+            #expect(value.bitPattern == expected.bitPattern || (value.isNaN && expected.isNaN), "f16 \(bits)")
+        }
+        var bfWidened = [Float](repeating: 0, count: patterns.count)
+        patterns.withUnsafeBytes { Kernels.widen(.bf16, $0.baseAddress!, count: patterns.count, into: &bfWidened) }
+        #expect(zip(patterns, bfWidened).allSatisfy { $1.bitPattern == HalfPrecision.bfloat16ToFloat($0).bitPattern })
+
+        // Narrowing: halfway cases, subnormals, overflow and random values; 8-wide bodies and tails.
+        var rng = SeededGenerator(seed: 3)
+        var inputs: [Float] = [
+            0, -0, 65504, 65519.99, 65520, -70000, 6.1e-5, 5.96e-8, 2.98e-8, 2.99e-8, 1e-9, .infinity, -.infinity,
+        ]
+        inputs += widened.filter { $0.isFinite }.flatMap { [$0, $0.nextUp, $0.nextDown] }
+        for _ in 0..<20000 { inputs.append(Float(bitPattern: UInt32.random(in: 0...UInt32.max, using: &rng))) }
+        inputs = inputs.filter { !$0.isNaN } + [1.5]
+        for element in [WeightElement.f16, .bf16] {
+            var narrowed = [UInt16](repeating: 0, count: inputs.count)
+            narrowed.withUnsafeMutableBytes {
+                Kernels.narrow(inputs, count: inputs.count, to: element, into: $0.baseAddress!)
+            }
+            for (value, bits) in zip(inputs, narrowed) {
+                let expected =
+                    element == .f16 ? HalfPrecision.floatToFloat16(value) : HalfPrecision.floatToBFloat16(value)
+                #expect(bits == expected, "\(element) \(value): \(bits) vs \(expected)")
+            }
+        }
+    }
+
+    @Test(
+        "weight products in f32, f16 and bf16 match a double-precision product for 1 to 33 rows",
+        arguments: WeightElement.allCases)
+    func multiply(element: WeightElement) {
+        var rng = SeededGenerator(seed: 17)
+        let rows = 37, columns = 75
+        let full = (0..<(rows * columns)).map { _ in Float.random(in: -1...1, using: &rng) }
+        // The weights as stored, and the exact float32 values they represent.
+        var stored = [UInt8](repeating: 0, count: full.count * element.byteWidth)
+        stored.withUnsafeMutableBytes { Kernels.narrow(full, count: full.count, to: element, into: $0.baseAddress!) }
+        var exact = [Float](repeating: 0, count: full.count)
+        stored.withUnsafeBytes { Kernels.widen(element, $0.baseAddress!, count: full.count, into: &exact) }
+        var panel = [Float](repeating: 0, count: Kernels.panelFloats(columns: columns))
+        for n in [1, 2, 3, 4, 5, 8, 9, 33] {
+            let x = (0..<(n * columns)).map { _ in Float.random(in: -1...1, using: &rng) }
+            var y = [Float](repeating: .nan, count: n * rows)
+            stored.withUnsafeBytes { w in
+                Kernels.multiply(
+                    x, count: n, weights: w.baseAddress!, element: element, rows: rows, columns: columns, into: &y,
+                    panel: &panel)
+            }
+            for i in 0..<n {
+                for r in 0..<rows {
+                    var expected = 0.0
+                    for j in 0..<columns { expected += Double(x[i * columns + j]) * Double(exact[r * columns + j]) }
+                    #expect(abs(Double(y[i * rows + r]) - expected) <= 1e-5, "\(element) n \(n) row \(i) col \(r)")
+                }
+            }
+        }
+    }
+
+    @Test("parallel pieces cover every index once, aligned, for many sizes")
+    func parallelCoverage() {
+        for count in [1, 2, 7, 64, 65, 1000, 4097] {
+            let hits = UnsafeMutablePointer<Int>.allocate(capacity: count)
+            hits.initialize(repeating: 0, count: count)
+            defer { hits.deallocate() }
+            Parallel.forEach(count: count, grain: 4, alignment: 2) { range in
+                #expect(range.lowerBound % 2 == 0)
+                for i in range { hits[i] += 1 }
+            }
+            #expect((0..<count).allSatisfy { hits[$0] == 1 }, "count \(count)")
+        }
+    }
+}
