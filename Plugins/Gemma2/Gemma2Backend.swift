@@ -215,10 +215,21 @@ public final class Gemma2Backend: ModelBackend {
                 let output = engine.step(entries, cache: cache, options: options, workspace: workspace)
                 var next = [Int]()
                 var nextEntries = [StepEntry]()
-                for (slot, local) in active.enumerated() {
-                    let token = output.logits[slot].values.withUnsafeBufferPointer {
-                        sampler.sample($0, generator: &generators[local])
+                // Rows sample independently (each with its own generator), so they run in parallel.
+                var tokens = [Int32](repeating: 0, count: active.count)
+                tokens.withUnsafeMutableBufferPointer { tokens in
+                    generators.withUnsafeMutableBufferPointer { generators in
+                        Parallel.forEach(count: active.count, grain: 1) { slots in
+                            for slot in slots {
+                                tokens[slot] = output.logits[slot].values.withUnsafeBufferPointer {
+                                    sampler.sample($0, generator: &generators[active[slot]])
+                                }
+                            }
+                        }
                     }
+                }
+                for (slot, local) in active.enumerated() {
+                    let token = tokens[slot]
                     sequences[batch[local]].append(token)
                     let stopped = sampling.stopAtEOS && configuration.eosTokenIds.contains(token)
                     if !stopped {

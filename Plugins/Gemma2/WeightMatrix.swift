@@ -33,6 +33,37 @@ final class WeightStorage: @unchecked Sendable {
         self.allocated = memory
     }
 
+    /// Owned memory of `count` elements of type `element`, filled block by block (in parallel) by
+    /// `fill(range, target)`, which writes the float32 values of `range` to `target[0 ..< range.count]`.
+    init(
+        count: Int, element: WeightElement, block: Int,
+        fill: (Range<Int>, UnsafeMutablePointer<Float>) -> Void
+    ) {
+        let memory = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * element.byteWidth, alignment: 64)
+        Parallel.forEach(count: (count + block - 1) / block, grain: 1) { blocks in
+            let scratch = element == .f32 ? nil : UnsafeMutablePointer<Float>.allocate(capacity: block)
+            defer { scratch?.deallocate() }
+            for b in blocks {
+                let range = (b * block)..<min(count, (b + 1) * block)
+                if let scratch {
+                    fill(range, scratch)
+                    let target = memory + range.lowerBound * element.byteWidth
+                    switch element {
+                    case .f16, .bf16: Kernels.narrow(scratch, count: range.count, to: element, into: target)
+                    case .f32: break
+                    }
+                } else {
+                    fill(range, memory.assumingMemoryBound(to: Float.self) + range.lowerBound)
+                }
+            }
+        }
+        self.base = UnsafeRawPointer(memory)
+        self.count = count
+        self.element = element
+        self.owner = nil
+        self.allocated = memory
+    }
+
     /// Whether this storage points into a file mapping (zero-copy).
     var isBorrowed: Bool { allocated == nil }
 
@@ -134,33 +165,39 @@ extension Gemma2Weights {
         config: Gemma2Configuration, seed: UInt64, std: Float = 0.02, element: WeightElement = .f32
     ) -> Gemma2Weights {
         var stream: UInt64 = 0
-        func uniform(_ count: Int, _ deviation: Float, into target: UnsafeMutablePointer<Float>, stream: UInt64) {
-            let block = 1 << 20
+        let block = 1 << 20
+        /// Fills `target[0 ..< range.count]` with the values of `range` in `stream`.
+        func uniform(_ range: Range<Int>, _ deviation: Float, stream: UInt64, into target: UnsafeMutablePointer<Float>)
+        {
             let halfWidth = deviation * Float(3).squareRoot()
-            Parallel.forEach(count: (count + block - 1) / block, grain: 1) { blocks in
-                for b in blocks {
-                    var generator = SplitMix64(seed: seed &+ stream &* 0x9E37_79B9_7F4A_7C15, row: b)
-                    let low = b * block, high = min(count, low + block)
-                    var i = low
-                    while i < high {
-                        let bits = generator.next()
-                        target[i] = (Float(bits >> 40) * 0x1p-23 - 1) * halfWidth
-                        if i + 1 < high { target[i + 1] = (Float(bits & 0xFF_FFFF) * 0x1p-23 - 1) * halfWidth }
-                        i += 2
-                    }
-                }
+            var generator = SplitMix64(seed: seed &+ stream &* 0x9E37_79B9_7F4A_7C15, row: range.lowerBound / block)
+            var i = 0
+            while i < range.count {
+                let bits = generator.next()
+                target[i] = (Float(bits >> 40) * 0x1p-23 - 1) * halfWidth
+                if i + 1 < range.count { target[i + 1] = (Float(bits & 0xFF_FFFF) * 0x1p-23 - 1) * halfWidth }
+                i += 2
             }
         }
         func values(_ count: Int, _ deviation: Float) -> [Float] {
             stream += 1
+            let current = stream
             return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-                uniform(count, deviation, into: buffer.baseAddress!, stream: stream)
+                for start in stride(from: 0, to: count, by: block) {
+                    uniform(
+                        start..<min(count, start + block), deviation, stream: current, into: buffer.baseAddress! + start
+                    )
+                }
                 initialized = count
             }
         }
         func matrix(_ rows: Int, _ columns: Int, _ deviation: Float = std) -> WeightMatrix {
-            let values = values(rows * columns, deviation)
-            return WeightMatrix(rows: rows, columns: columns, values: values, element: element)
+            stream += 1
+            let current = stream
+            let storage = WeightStorage(count: rows * columns, element: element, block: block) { range, target in
+                uniform(range, deviation, stream: current, into: target)
+            }
+            return WeightMatrix(rows: rows, columns: columns, storage: storage)
         }
         func norm() -> [Float] { values(config.hiddenSize, 0.1).map { 1 + $0 } }
         let d = config.hiddenSize, q = config.headCount * config.headDimension

@@ -15,6 +15,7 @@
 #endif
 
 static int ck_avx2_state = -1;
+static int ck_avx512_state = -1;
 
 int ck_uses_avx2(void) {
 #if CK_X86
@@ -28,6 +29,33 @@ int ck_uses_avx2(void) {
     return 0;
 #endif
 }
+
+/// 1 when the AVX-512F row kernel may run (on top of the AVX2 level).
+static int ck_uses_avx512(void) {
+#if CK_X86
+    if (ck_avx512_state < 0) {
+        __builtin_cpu_init();
+        ck_avx512_state = ck_uses_avx2() && __builtin_cpu_supports("avx512f");
+    }
+    return ck_avx512_state;
+#else
+    return 0;
+#endif
+}
+
+void ck_limit_level(int level) {
+#if CK_X86
+    __builtin_cpu_init();
+    int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    int avx512 = avx2 && __builtin_cpu_supports("avx512f");
+    ck_avx2_state = avx2 && level >= 1;
+    ck_avx512_state = avx512 && level >= 2;
+#else
+    (void)level;
+#endif
+}
+
+int ck_row_kernel_width(void) { return ck_uses_avx512() ? 16 : ck_uses_avx2() ? 8 : 1; }
 
 // MARK: - Scalar math shared by the portable bodies and the loop tails
 
@@ -538,9 +566,67 @@ CK_AVX2 static void ck_gemm_rows_avx2(ck_weight_type type, const void *w, long k
 }
 #endif
 
+#if CK_X86
+#define CK_AVX512 __attribute__((target("avx512f,avx2,fma,f16c")))
+
+CK_AVX512 static inline __m512 ck_load16(ck_weight_type type, const void *w, long index) {
+    switch (type) {
+        case CK_F16: return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)w + index)));
+        case CK_BF16: {
+            __m512i wide = _mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i *)((const uint16_t *)w + index)));
+            return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
+        }
+        default: return _mm512_loadu_ps((const float *)w + index);
+    }
+}
+
+/// Four weight rows against four input rows: sixteen 16-wide accumulators, each weight vector
+/// loaded and widened once per four products and each input vector once per four rows.
+CK_AVX512 static void ck_gemm_rows_avx512(ck_weight_type type, const void *w, long k, long row_begin, long row_end,
+                                          const float *x, long m, long ldx, float *y, long ldy) {
+    long vector_end = k - k % 16;
+    for (long i0 = 0; i0 < m; i0 += 4) {
+        long mi = m - i0 < 4 ? m - i0 : 4;
+        const float *xs[4];
+        for (int c = 0; c < 4; c++) xs[c] = x + (i0 + (c < mi ? c : 0)) * ldx;
+        long r = row_begin;
+        for (; r < row_end; r += 4) {
+            long ri = row_end - r < 4 ? row_end - r : 4;
+            long base[4];
+            for (int q = 0; q < 4; q++) base[q] = (r + (q < ri ? q : 0)) * k;
+            __m512 acc[4][4];
+            for (int q = 0; q < 4; q++)
+                for (int c = 0; c < 4; c++) acc[q][c] = _mm512_setzero_ps();
+            for (long j = 0; j < vector_end; j += 16) {
+                __m512 v0 = _mm512_loadu_ps(xs[0] + j), v1 = _mm512_loadu_ps(xs[1] + j);
+                __m512 v2 = _mm512_loadu_ps(xs[2] + j), v3 = _mm512_loadu_ps(xs[3] + j);
+                for (int q = 0; q < 4; q++) {
+                    __m512 wq = ck_load16(type, w, base[q] + j);
+                    acc[q][0] = _mm512_fmadd_ps(wq, v0, acc[q][0]);
+                    acc[q][1] = _mm512_fmadd_ps(wq, v1, acc[q][1]);
+                    acc[q][2] = _mm512_fmadd_ps(wq, v2, acc[q][2]);
+                    acc[q][3] = _mm512_fmadd_ps(wq, v3, acc[q][3]);
+                }
+            }
+            for (int q = 0; q < ri; q++) {
+                for (int c = 0; c < mi; c++) {
+                    float sum = _mm512_reduce_add_ps(acc[q][c]);
+                    for (long j = vector_end; j < k; j++) sum += ck_weight_at(type, w, base[q] + j) * xs[c][j];
+                    y[(i0 + c) * ldy + r + q] = sum;
+                }
+            }
+        }
+    }
+}
+#endif
+
 void ck_gemm_rows(ck_weight_type type, const void *w, long k, long row_begin, long row_end, const float *x, long m,
                   long ldx, float *y, long ldy) {
 #if CK_X86
+    if (ck_uses_avx512()) {
+        ck_gemm_rows_avx512(type, w, k, row_begin, row_end, x, m, ldx, y, ldy);
+        return;
+    }
     if (ck_uses_avx2()) {
         ck_gemm_rows_avx2(type, w, k, row_begin, row_end, x, m, ldx, y, ldy);
         return;

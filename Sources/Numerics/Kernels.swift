@@ -57,6 +57,13 @@ public enum Kernels {
     /// Whether the AVX2/FMA/F16C bodies are in use.
     public static var vectorized: Bool { ck_uses_avx2() != 0 }
 
+    /// Uses kernel bodies up to `level` (0 portable C, 1 AVX2, 2 AVX-512, never above what the CPU
+    /// has) from now on; 2 restores the default. Tests use it to run every body on one machine.
+    public static func limitLevel(_ level: Int) { ck_limit_level(Int32(level)) }
+
+    /// Vector width in floats of the streaming row kernel: 16 (AVX-512F), 8 (AVX2) or 1.
+    public static var rowKernelWidth: Int { Int(ck_row_kernel_width()) }
+
     /// Elements per parallel piece of an element-wise kernel.
     static let elementGrain = 1 << 16
 
@@ -133,8 +140,11 @@ public enum Kernels {
         }
     }
 
+    static let splitGEMM = ProcessInfo.processInfo.environment["STEER_SPLIT_GEMM"] == "1"
+
     /// Largest input batch handled by the streaming row kernel; larger batches go through BLAS sgemm.
-    public static let streamingBatchLimit = 8
+    public static let streamingBatchLimit =
+        Int(ProcessInfo.processInfo.environment["STEER_STREAMING_LIMIT"] ?? "") ?? 8
 
     /// `y[n × rows] = x[n × columns] · Wᵀ` for a row-major weight `W[rows × columns]` stored as
     /// `element`. Small batches stream the weights once through the row kernel on every core (the
@@ -146,8 +156,17 @@ public enum Kernels {
     ) {
         guard n > 0, rows > 0 else { return }
         if n <= streamingBatchLimit {
-            Parallel.forEach(count: rows, grain: 64, alignment: 2) { r in
+            Parallel.forEach(count: rows, grain: 64, alignment: 4) { r in
                 ck_gemm_rows(element.kernelType, weights, columns, r.lowerBound, r.upperBound, x, n, columns, y, rows)
+            }
+            return
+        }
+        if element == .f32 && splitGEMM {
+            let w = weights.assumingMemoryBound(to: Float.self)
+            Parallel.forEach(count: rows, grain: 128, alignment: 16) { r in
+                sgemm(
+                    .none, .transpose, m: n, n: r.count, k: columns, a: x, lda: columns, b: w + r.lowerBound * columns,
+                    ldb: columns, c: y + r.lowerBound, ldc: rows)
             }
             return
         }

@@ -6,8 +6,17 @@ import Testing
 
 /// The vectorised kernels against double-precision renderings of their formulas. Lengths include
 /// tails that are not multiples of eight, so both the vector bodies and the scalar tails run.
-@Suite("Vectorised kernels")
+@Suite("Vectorised kernels", .serialized)
 struct KernelTests {
+    /// Runs `body` with the kernels held to each level the CPU has (portable C, AVX2, AVX-512).
+    static func atEveryLevel(_ body: (Int) -> Void) {
+        for level in [0, 1, 2] {
+            Kernels.limitLevel(level)
+            body(level)
+        }
+        Kernels.limitLevel(2)
+    }
+
     /// Inputs spanning the polynomial branch, the exp branch, saturation, signs and zero.
     static let probes: [Float] = {
         var values: [Float] = [
@@ -21,13 +30,17 @@ struct KernelTests {
 
     @Test("soft-cap cap·tanh(x/cap) within 2e-7 relative (plus 1e-37) of double tanh")
     func softcap() {
-        for cap: Float in [1, 30, 50] {
-            var x = Self.probes.map { $0 * cap }
-            Kernels.softcap(&x, count: x.count, cap: cap)
-            for (i, input) in Self.probes.enumerated() {
-                let expected = Foundation.tanh(Double(input)) * Double(cap)
-                let error = abs(Double(x[i]) - expected)
-                #expect(error <= 2.5e-7 * abs(expected) + 1e-37, "cap \(cap) x \(input): \(x[i]) vs \(expected)")
+        Self.atEveryLevel { level in
+            for cap: Float in [1, 30, 50] {
+                var x = Self.probes.map { $0 * cap }
+                Kernels.softcap(&x, count: x.count, cap: cap)
+                for (i, input) in Self.probes.enumerated() {
+                    let expected = Foundation.tanh(Double(input)) * Double(cap)
+                    let error = abs(Double(x[i]) - expected)
+                    #expect(
+                        error <= 2.5e-7 * abs(expected) + 1e-37,
+                        "level \(level) cap \(cap) x \(input): \(x[i]) vs \(expected)")
+                }
             }
         }
     }
@@ -72,6 +85,10 @@ struct KernelTests {
         "attention equals a double-precision softmax(q·k)·v with causal and sliding masks",
         arguments: [(1, 0, 0, 16), (5, 0, 0, 20), (3, 9, 4, 256), (6, 2, 3, 9), (1, 40, 0, 64)])
     func attention(shape: (count: Int, start: Int, window: Int, headDim: Int)) {
+        Self.atEveryLevel { _ in attention(shape: shape, checked: ()) }
+    }
+
+    private func attention(shape: (count: Int, start: Int, window: Int, headDim: Int), checked: Void) {
         var rng = SeededGenerator(seed: UInt64(shape.count * 100 + shape.start))
         let total = shape.start + shape.count
         let stride = shape.headDim + 3  // rows of a wider buffer, as heads sit inside a row
@@ -143,6 +160,10 @@ struct KernelTests {
         "weight products in f32, f16 and bf16 match a double-precision product for 1 to 33 rows",
         arguments: WeightElement.allCases)
     func multiply(element: WeightElement) {
+        Self.atEveryLevel { level in multiply(element: element, level: level) }
+    }
+
+    private func multiply(element: WeightElement, level: Int) {
         var rng = SeededGenerator(seed: 17)
         let rows = 37, columns = 75
         let full = (0..<(rows * columns)).map { _ in Float.random(in: -1...1, using: &rng) }
@@ -164,7 +185,9 @@ struct KernelTests {
                 for r in 0..<rows {
                     var expected = 0.0
                     for j in 0..<columns { expected += Double(x[i * columns + j]) * Double(exact[r * columns + j]) }
-                    #expect(abs(Double(y[i * rows + r]) - expected) <= 1e-5, "\(element) n \(n) row \(i) col \(r)")
+                    #expect(
+                        abs(Double(y[i * rows + r]) - expected) <= 1e-5,
+                        "level \(level) \(element) n \(n) row \(i) col \(r)")
                 }
             }
         }

@@ -17,6 +17,14 @@ typedef enum { CK_F32 = 0, CK_F16 = 1, CK_BF16 = 2 } ck_weight_type;
 /// 1 when the AVX2/FMA/F16C bodies are in use, 0 for the portable ones.
 int ck_uses_avx2(void);
 
+/// Uses the bodies up to `level` from now on (0 portable, 1 AVX2, 2 AVX-512; never above what the
+/// CPU has), so tests can run the lower levels on a CPU that has the higher ones; 2 restores the
+/// default. Every level computes the same formulas, so a kernel running meanwhile stays correct.
+void ck_limit_level(int level);
+
+/// Vector width in floats of the row kernel in use: 16 (AVX-512F), 8 (AVX2) or 1 (portable).
+int ck_row_kernel_width(void);
+
 /// `x[i] = cap · tanh(x[i] / cap)`.
 void ck_softcap(float *x, long n, float cap);
 

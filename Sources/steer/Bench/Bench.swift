@@ -5,16 +5,23 @@ import JumpReLUSAE
 import Numerics
 import SteeringCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Measure inference throughput on a random-weight Gemma-2 of the real shape (no download).",
         discussion: """
             Builds a random model with the google/gemma-2-2b configuration (or --config FILE, or loads --model DIR) \
             and reports, as the median of --repeats runs after one warm-up: (a) prefill of 8 sequences × 64 tokens \
-            (last-position logits), (b) generation of 32 sequences × 32 tokens (top-k 50, steered at --layer), \
-            (c) batch-1 decode of 64 tokens, (d) the effect re-encode pass (N × 32 tokens up to --layer, then a \
-            random 16k JumpReLU SAE and a streaming mean). Numbers drift on shared machines: compare ratios taken \
-            in one run.
+            with last-position and with all-position logits, (b) generation of 32 sequences × 32 tokens (top-k 50, \
+            steered at --layer), (c) batch-1 decode of 64 tokens, (d) the effect re-encode pass (N × 32 tokens up to \
+            --layer, then a random JumpReLU SAE and a streaming mean), (e) this machine's sgemm rate on the model's \
+            shapes and its memory read bandwidth. Each figure gives tokens/s, effective GFLOP/s and its share of the \
+            sgemm rate (decode: GB/s of weights read); the run ends with peak RSS against the resident weight bytes \
+            and, with --model, the time to first token. Figures drift on shared machines: compare ratios taken in \
+            one run (Docs/Benchmarks.md).
             """)
 
     @Option(help: "config.json of the shape to build (default: google/gemma-2-2b).")
@@ -23,37 +30,62 @@ struct Bench: AsyncParsableCommand {
     @Option(help: "Load this checkpoint instead of building random weights.")
     var model: String?
 
+    @Option(
+        help: "Resident weight precision: f32, f16 or bf16 (default: f32 for random weights, the file's for --model).")
+    var weights: String?
+
     @Option(help: "Timed runs per figure (median reported).")
     var repeats = 3
 
     @Option(help: "Steering layer and SAE site.")
     var layer = 12
 
-    @Option(help: "Sequences in the re-encode pass (the method: 896).")
-    var reencodeSequences = 64
+    @Option(help: "Sequences in the re-encode pass (the method's default protocol: 896 per probe).")
+    var reencodeSequences = 128
 
     @Option(help: "SAE width for the re-encode pass.")
     var saeWidth = 16384
 
-    @Option(help: "Which figures: any of a,b,c,d.")
-    var only = "a,b,c,d"
+    @Option(help: "Which figures: any of a,b,c,d,e.")
+    var only = "a,b,c,d,e"
 
-    @Flag(help: "Print JSON.")
+    @Flag(help: "Print one JSON object instead of a table.")
     var json = false
 
+    func validate() throws {
+        guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1, got \(repeats)") }
+        if let weights, WeightElement(rawValue: weights) == nil {
+            throw ValidationError("--weights must be f32, f16 or bf16, got '\(weights)'")
+        }
+        let unknown = only.split(separator: ",").map(String.init).filter { !["a", "b", "c", "d", "e"].contains($0) }
+        guard unknown.isEmpty else { throw ValidationError("--only takes letters a to e, got \(unknown)") }
+    }
+
     func run() async throws {
+        let element = weights.flatMap(WeightElement.init(rawValue:))
         let start = ProgressReporter.now()
-        let backend: any ModelBackend
+        let backend: Gemma2Backend
+        var ttft: Double?
         if let model {
-            backend = try ModelOptions.parse(["--model", model]).load()
+            backend = try Gemma2Backend(directory: model, residentWeights: element)
+            // Time to first token: load (mmap) plus one greedy token after an 8-token prompt.
+            _ = try backend.generate(
+                prompts: [[backend.descriptor.bosToken] + (1..<8).map { Int32($0 + 100) }],
+                sampling: .greedy(maxNewTokens: 1, stopAtEOS: false), interventions: [])
+            ttft = ProgressReporter.now() - start
         } else {
             let configuration = try config.map { try Gemma2Configuration.load(path: $0) } ?? .gemma2_2b
             printError(
-                "building random weights for \(configuration.layerCount) layers × d_model \(configuration.hiddenSize)…")
-            backend = Gemma2Backend.random(configuration: configuration, seed: 1)
+                "building random \((element ?? .f32).rawValue) weights for \(configuration.layerCount) layers × d_model \(configuration.hiddenSize)…"
+            )
+            backend = Gemma2Backend.random(configuration: configuration, seed: 1, element: element ?? .f32)
         }
-        let d = backend.descriptor
         let loadSeconds = ProgressReporter.now() - start
+        let shape = FlopModel(configuration: backend.configuration)
+        let d = backend.descriptor
+        guard (0..<d.layerCount).contains(layer) else {
+            throw ValidationError("--layer must be in 0..<\(d.layerCount), got \(layer)")
+        }
         var generator = SplitMix64(seed: 7)
         func token() -> Int32 { Int32(3 + generator.next() % UInt64(d.vocabularySize - 3)) }
         func sequences(_ count: Int, _ length: Int) -> [[Int32]] {
@@ -63,8 +95,44 @@ struct Bench: AsyncParsableCommand {
         let steering = Intervention(
             site: site, vector: Vector.normalized((0..<d.hiddenSize).map { _ in Float(generator.nextUnit() - 0.5) }),
             scale: 8)
-        var results = [String: Double]()
-        func measure(_ name: String, tokens: Int, _ body: () throws -> Void) rethrows {
+        let figures = Set(only.split(separator: ",").map(String.init))
+        var results: [String: Any] = [
+            "model": model ?? "random", "layers": d.layerCount, "d_model": d.hiddenSize,
+            "weights": backend.residentWeightElement.rawValue, "resident_weight_bytes": backend.residentWeightBytes,
+            "zero_copy_matrices": backend.zeroCopyWeightCount, "load_seconds": loadSeconds, "cores": Parallel.width,
+            "blas_threads": blasThreads, "avx2": Kernels.vectorized, "repeats": repeats,
+        ]
+        if let ttft { results["ttft_seconds"] = ttft }
+        if !json {
+            print(
+                String(
+                    format: "%@ weights, %.2f GB resident (%d matrices in place), ready in %.1f s%@; %d cores",
+                    backend.residentWeightElement.rawValue, Double(backend.residentWeightBytes) / 1e9,
+                    backend.zeroCopyWeightCount, loadSeconds,
+                    ttft.map { String(format: ", first token after %.2f s", $0) } ?? "",
+                    Parallel.width))
+        }
+
+        // (e) first: the reference rates the other figures are compared with.
+        var sgemmRate: [Int: Double] = [:]
+        var bandwidth: Double?
+        if figures.contains("e") {
+            for rows in [512, 32] {
+                let rate = shape.measureSGEMM(rows: rows, repeats: repeats)
+                sgemmRate[rows] = rate
+                results["e_sgemm_gflops_m\(rows)"] = rate
+                report("e_sgemm_model_shapes_m\(rows)", String(format: "%8.1f GFLOP/s", rate))
+            }
+            let large = FlopModel.measureSGEMM(m: 256, n: 9216, k: 2304, repeats: repeats)
+            results["e_sgemm_gflops_256x2304x9216"] = large
+            report("e_sgemm_256x2304x9216", String(format: "%8.1f GFLOP/s", large))
+            let read = FlopModel.measureReadBandwidth(repeats: repeats)
+            bandwidth = read
+            results["e_memory_read_gbps"] = read
+            report("e_memory_read", String(format: "%8.1f GB/s", read))
+        }
+
+        func measure(_ name: String, tokens: Int, flops: Double, rateRows: Int?, _ body: () throws -> Void) rethrows {
             try body()  // warm-up
             var times = [Double]()
             for _ in 0..<repeats {
@@ -73,32 +141,55 @@ struct Bench: AsyncParsableCommand {
                 times.append(ProgressReporter.now() - t0)
             }
             let median = times.sorted()[times.count / 2]
+            let gflops = flops / median / 1e9
             results[name + "_seconds"] = median
             results[name + "_tokens_per_second"] = Double(tokens) / median
-            if !json {
-                print(
-                    String(
-                        format: "%-36@ %8.2f tok/s  (%.2f s for %d tokens)", name as NSString, Double(tokens) / median,
-                        median, tokens))
+            results[name + "_gflops"] = gflops
+            var line = String(format: "%8.2f tok/s  %7.1f GFLOP/s", Double(tokens) / median, gflops)
+            if let rows = rateRows, let rate = sgemmRate[rows] {
+                results[name + "_percent_of_sgemm"] = 100 * gflops / rate
+                line += String(format: " (%3.0f%% of sgemm)", 100 * gflops / rate)
+            } else if rateRows == nil {
+                let gbps = Double(backend.residentWeightBytes) * Double(tokens) / median / 1e9
+                results[name + "_weight_gbps"] = gbps
+                line += String(format: "  %5.1f GB/s of weights", gbps)
+                if let bandwidth { line += String(format: " (%3.0f%% of read bandwidth)", 100 * gbps / bandwidth) }
             }
+            line += String(format: "  [%.2f s for %d tokens]", median, tokens)
+            report(name, line)
         }
-        let figures = Set(only.split(separator: ",").map(String.init))
         if figures.contains("a") {
             let batch = sequences(8, 64)
-            try measure("a_prefill_8x64_last_logits", tokens: 8 * 64) {
+            try measure(
+                "a_prefill_8x64_last_logits", tokens: 8 * 64,
+                flops: shape.flops(sequences: 8, positions: 64, layers: d.layerCount, logitRows: 8), rateRows: 512
+            ) {
                 _ = try backend.forward(ForwardRequest(sequences: batch, logits: .last))
+            }
+            try measure(
+                "a_prefill_8x64_all_logits", tokens: 8 * 64,
+                flops: shape.flops(sequences: 8, positions: 64, layers: d.layerCount, logitRows: 512), rateRows: 512
+            ) {
+                _ = try backend.forward(ForwardRequest(sequences: batch, logits: .all))
             }
         }
         if figures.contains("b") {
             let prompts = sequences(32, 3)
             let sampling = SamplingConfig(temperature: 1, topK: 50, maxNewTokens: 32, stopAtEOS: false, seed: 3)
-            try measure("b_generate_32x32_steered", tokens: 32 * 32) {
+            try measure(
+                "b_generate_32x32_steered", tokens: 32 * 32,
+                flops: shape.flops(sequences: 32, positions: 3 + 31, layers: d.layerCount, logitRows: 32 * 32),
+                rateRows: 32
+            ) {
                 _ = try backend.generate(prompts: prompts, sampling: sampling, interventions: [steering])
             }
         }
         if figures.contains("c") {
             let prompt = sequences(1, 3)
-            try measure("c_decode_batch1_64", tokens: 64) {
+            try measure(
+                "c_decode_batch1_64", tokens: 64,
+                flops: shape.flops(sequences: 1, positions: 3 + 63, layers: d.layerCount, logitRows: 64), rateRows: nil
+            ) {
                 _ = try backend.generate(
                     prompts: prompt, sampling: .greedy(maxNewTokens: 64, stopAtEOS: false), interventions: [])
             }
@@ -106,7 +197,13 @@ struct Bench: AsyncParsableCommand {
         if figures.contains("d") {
             let sae = try randomSAE(width: saeWidth, dModel: d.hiddenSize, site: site)
             let batch = sequences(reencodeSequences, 32)
-            try measure("d_reencode_\(reencodeSequences)x32_to_L\(layer)_sae", tokens: reencodeSequences * 32) {
+            let flops =
+                shape.flops(sequences: reencodeSequences, positions: 32, layers: layer + 1, logitRows: 0)
+                + Double(reencodeSequences * 32) * 2 * Double(d.hiddenSize * saeWidth)
+            try measure(
+                "d_reencode_\(reencodeSequences)x32_to_L\(layer)_sae\(saeWidth)", tokens: reencodeSequences * 32,
+                flops: flops, rateRows: 512
+            ) {
                 var mean = StreamingFeatureMean(featureCount: saeWidth)
                 for chunk in stride(from: 0, to: batch.count, by: 64) {
                     let part = Array(batch[chunk..<min(chunk + 64, batch.count)])
@@ -116,14 +213,29 @@ struct Bench: AsyncParsableCommand {
                 }
             }
         }
-        results["load_seconds"] = loadSeconds
-        results["blas_threads"] = Double(blasThreads)
+        let peak = peakResidentBytes()
+        results["peak_rss_bytes"] = peak
+        results["peak_rss_over_weights"] = Double(peak) / Double(backend.residentWeightBytes)
         if json {
             let data = try JSONSerialization.data(withJSONObject: results, options: [.prettyPrinted, .sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
-            print(String(format: "model ready in %.1f s; OpenBLAS threads: %d", loadSeconds, blasThreads))
+            print(
+                String(
+                    format: "peak RSS %.2f GB = %.3f × the resident weights", Double(peak) / 1e9,
+                    Double(peak) / Double(backend.residentWeightBytes)))
         }
+    }
+
+    private func report(_ name: String, _ line: String) {
+        guard !json else { return }
+        print(String(format: "%-40@ %@", name as NSString, line))
+    }
+
+    private func peakResidentBytes() -> Int {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        return usage.ru_maxrss * 1024  // Linux reports kilobytes
     }
 
     private func randomSAE(width: Int, dModel: Int, site: ActivationSite) throws -> JumpReLUSAE {
@@ -138,5 +250,85 @@ struct Bench: AsyncParsableCommand {
                 encoder: encoder, decoder: decoder, encoderBias: values(width, 0.1), decoderBias: values(dModel, 0.1),
                 threshold: values(width, 0.5).map { abs($0) }),
             name: "random-\(width)", site: site)
+    }
+}
+
+/// Floating-point operation counts of a Gemma-2 shape, and this machine's reference rates.
+struct FlopModel {
+    let configuration: Gemma2Configuration
+
+    /// `(rows, columns)` of every weight matrix of one decoder block.
+    var layerMatrices: [(Int, Int)] {
+        let c = configuration
+        let d = c.hiddenSize, q = c.headCount * c.headDimension, kv = c.keyValueHeadCount * c.headDimension
+        let f = c.intermediateSize
+        return [(q, d), (kv, d), (kv, d), (d, q), (f, d), (f, d), (d, f)]
+    }
+
+    /// Multiply-adds × 2 of `sequences` sequences of `positions` tokens through the first `layers`
+    /// blocks (projections and attention), plus the head for `logitRows` rows.
+    func flops(sequences: Int, positions: Int, layers: Int, logitRows: Int) -> Double {
+        let c = configuration
+        let perToken = 2 * Double(layerMatrices.reduce(0) { $0 + $1.0 * $1.1 })
+        var total = 0.0
+        for layer in 0..<layers {
+            let window = c.slidingLayers[layer] ? (c.slidingWindow ?? Int.max) : Int.max
+            var attended = 0
+            for p in 0..<positions { attended += min(p + 1, window) }
+            total += Double(positions) * perToken + 4 * Double(attended * c.headCount * c.headDimension)
+        }
+        return Double(sequences) * total + 2 * Double(logitRows) * Double(c.vocabularySize * c.hiddenSize)
+    }
+
+    /// sgemm GFLOP/s over one block's projection shapes with `rows` input rows (their mix).
+    func measureSGEMM(rows: Int, repeats: Int) -> Double {
+        var flops = 0.0, seconds = 0.0
+        for (n, k) in layerMatrices {
+            let rate = Self.measureSGEMM(m: rows, n: n, k: k, repeats: repeats)
+            let f = 2 * Double(rows * n * k)
+            flops += f
+            seconds += f / (rate * 1e9)
+        }
+        return flops / seconds / 1e9
+    }
+
+    /// GFLOP/s of `C[m×n] = A[m×k] · B[n×k]ᵀ` through OpenBLAS (median of `repeats` after a warm-up).
+    static func measureSGEMM(m: Int, n: Int, k: Int, repeats: Int) -> Double {
+        let a = UnsafeMutablePointer<Float>.allocate(capacity: m * k)
+        let b = UnsafeMutablePointer<Float>.allocate(capacity: n * k)
+        let c = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
+        defer { [a, b, c].forEach { $0.deallocate() } }
+        a.initialize(repeating: 0.5, count: m * k)
+        b.initialize(repeating: 0.25, count: n * k)
+        var times = [Double]()
+        for i in 0...repeats {
+            let t0 = ProgressReporter.now()
+            sgemm(.none, .transpose, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: k, c: c, ldc: n)
+            if i > 0 { times.append(ProgressReporter.now() - t0) }
+        }
+        return 2 * Double(m * n * k) / times.sorted()[times.count / 2] / 1e9
+    }
+
+    /// GB/s of streaming a 2 GiB float32 matrix through the batch-1 row kernel on every core: the
+    /// read bandwidth decoding can reach (median of `repeats` after a warm-up).
+    static func measureReadBandwidth(repeats: Int) -> Double {
+        let columns = 4096, rows = (1 << 29) / columns
+        let matrix = UnsafeMutablePointer<Float>.allocate(capacity: rows * columns)
+        let out = UnsafeMutablePointer<Float>.allocate(capacity: rows)
+        defer {
+            matrix.deallocate()
+            out.deallocate()
+        }
+        matrix.initialize(repeating: 1, count: rows * columns)
+        let ones = [Float](repeating: 1, count: columns)
+        var times = [Double]()
+        for i in 0...repeats {
+            let t0 = ProgressReporter.now()
+            Kernels.multiply(
+                ones, count: 1, weights: UnsafeRawPointer(matrix), element: .f32, rows: rows, columns: columns,
+                into: out, panel: nil)
+            if i > 0 { times.append(ProgressReporter.now() - t0) }
+        }
+        return Double(rows * columns * 4) / times.sorted()[times.count / 2] / 1e9
     }
 }
