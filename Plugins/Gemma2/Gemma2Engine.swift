@@ -76,7 +76,7 @@ struct Gemma2Engine: Sendable {
         let y = workspace.buffer(.blockOutput, n * d)
         let g = workspace.buffer(.gate, n * f), u = workspace.buffer(.up, n * f)
         let cosTable = workspace.buffer(.cosine, n * half), sinTable = workspace.buffer(.sine, n * half)
-        let panel = weights.needsPanel ? workspace.buffer(.panel, Kernels.panelFloats(columns: max(d, f, qWidth))) : nil
+        let scratch = workspace.buffer(.scratch, Kernels.scratchFloats(count: n, columns: max(d, f, qWidth)))
 
         // Embedding × √d (the scale rounded to float32; the table itself stays unscaled for the head).
         let scale = config.embeddingScale
@@ -106,9 +106,9 @@ struct Gemma2Engine: Sendable {
             let w = weights.layers[layer]
             // Attention block.
             rmsNorm(x, rows: n, weight: w.inputNorm, into: a)
-            w.query.apply(a, count: n, into: q, panel: panel)
-            w.key.apply(a, count: n, into: k, panel: panel)
-            w.value.apply(a, count: n, into: v, panel: panel)
+            w.query.apply(a, count: n, into: q, scratch: scratch)
+            w.key.apply(a, count: n, into: k, scratch: scratch)
+            w.value.apply(a, count: n, into: v, scratch: scratch)
             rotate(q, rows: n, heads: config.headCount, cos: cosTable, sin: sinTable)
             rotate(k, rows: n, heads: config.keyValueHeadCount, cos: cosTable, sin: sinTable)
             for (e, entry) in entries.enumerated() {
@@ -133,15 +133,15 @@ struct Gemma2Engine: Sendable {
                         into: o + rowStart[e] * qWidth + head * headDim, outputStride: qWidth)
                 }
             }
-            w.output.apply(o, count: n, into: y, panel: panel)
+            w.output.apply(o, count: n, into: y, scratch: scratch)
             rmsNorm(y, rows: n, weight: w.postAttentionNorm, into: y)
             Kernels.add(y, into: x, count: n * d)
             // Feed-forward block.
             rmsNorm(x, rows: n, weight: w.preFeedForwardNorm, into: a)
-            w.gate.apply(a, count: n, into: g, panel: panel)
-            w.up.apply(a, count: n, into: u, panel: panel)
+            w.gate.apply(a, count: n, into: g, scratch: scratch)
+            w.up.apply(a, count: n, into: u, scratch: scratch)
             Kernels.geluTanhMultiply(g, by: u, count: n * f)
-            w.down.apply(g, count: n, into: y, panel: panel)
+            w.down.apply(g, count: n, into: y, scratch: scratch)
             rmsNorm(y, rows: n, weight: w.postFeedForwardNorm, into: y)
             Kernels.add(y, into: x, count: n * d)
             // Hooks: steering, then capture (captures see the steered residual, as a TL hook would).
@@ -171,31 +171,38 @@ struct Gemma2Engine: Sendable {
         case .none: break
         case .last:
             let rows = entries.indices.map { rowStart[$0] + entries[$0].tokens.count - 1 }
-            let all = logits(rows: rows, hidden: x, workspace: workspace)
-            output.logits = (0..<entries.count).map { all.rows($0..<($0 + 1)) }
+            let all = workspace.buffer(.logits, rows.count * config.vocabularySize)
+            logits(rows: rows, hidden: x, workspace: workspace, into: all)
+            output.logits = (0..<entries.count).map { matrix(all, rows: $0..<($0 + 1)) }
         case .all:
+            // One product over every row (small per-sequence products run far below the sgemm rate).
+            let all = workspace.buffer(.logits, n * config.vocabularySize)
+            logits(rows: Array(0..<n), hidden: x, workspace: workspace, into: all)
             output.logits = entries.indices.map { e in
-                logits(
-                    rows: Array(rowStart[e]..<(rowStart[e] + entries[e].tokens.count)), hidden: x,
-                    workspace: workspace)
+                matrix(all, rows: rowStart[e]..<(rowStart[e] + entries[e].tokens.count))
             }
         }
         return output
     }
 
-    /// Final norm, tied head and final soft-cap for the given rows of the residual stream.
-    func logits(rows: [Int], hidden: UnsafePointer<Float>, workspace: StepWorkspace) -> Matrix {
+    /// Rows `rows` of a `? × vocab` buffer as a matrix.
+    private func matrix(_ buffer: UnsafePointer<Float>, rows: Range<Int>) -> Matrix {
+        let vocab = config.vocabularySize
+        return Matrix(
+            rows: rows.count, columns: vocab,
+            values: Array(UnsafeBufferPointer(start: buffer + rows.lowerBound * vocab, count: rows.count * vocab)))
+    }
+
+    /// Final norm, tied head and final soft-cap for the given rows of the residual stream, written
+    /// to `out` (`rows.count × vocab`).
+    func logits(rows: [Int], hidden: UnsafePointer<Float>, workspace: StepWorkspace, into out: UnsafeMutablePointer<Float>) {
         let d = config.hiddenSize, vocab = config.vocabularySize
         let normed = workspace.buffer(.logitRows, rows.count * d)
-        let panel = weights.needsPanel ? workspace.buffer(.panel, Kernels.panelFloats(columns: d)) : nil
+        let scratch = workspace.buffer(.scratch, Kernels.scratchFloats(count: rows.count, columns: d))
         for (i, r) in rows.enumerated() { (normed + i * d).update(from: hidden + r * d, count: d) }
         rmsNorm(normed, rows: rows.count, weight: weights.finalNorm, into: normed)
-        var out = Matrix(rows: rows.count, columns: vocab)
-        out.values.withUnsafeMutableBufferPointer { buffer in
-            weights.embedding.apply(normed, count: rows.count, into: buffer.baseAddress!, panel: panel)
-            if let cap = config.finalSoftcap { Kernels.softcap(buffer.baseAddress!, count: buffer.count, cap: cap) }
-        }
-        return out
+        weights.embedding.apply(normed, count: rows.count, into: out, scratch: scratch)
+        if let cap = config.finalSoftcap { Kernels.softcap(out, count: rows.count * vocab, cap: cap) }
     }
 
     /// Gemma RMSNorm: `x · rsqrt(mean(x²) + ε) · (1 + w)` in float32 (`weight` already holds `1 + w`);
@@ -234,8 +241,8 @@ struct Gemma2Engine: Sendable {
 /// one call (so decoding allocates nothing per token).
 final class StepWorkspace {
     enum Slot: Int, CaseIterable {
-        case residual, normed, query, key, value, attention, blockOutput, gate, up, cosine, sine, scores, panel,
-            logitRows
+        case residual, normed, query, key, value, attention, blockOutput, gate, up, cosine, sine, scores, scratch,
+            logitRows, logits
     }
 
     private var buffers = [UnsafeMutablePointer<Float>?](repeating: nil, count: Slot.allCases.count)

@@ -97,14 +97,14 @@ struct WeightMatrix: Sendable {
         self.init(rows: rows, columns: columns, storage: storage)
     }
 
-    /// `y[n, rows] = x[n, columns] · Wᵀ`; `panel` is scratch for half-precision weights
-    /// (``Kernels/panelFloats(columns:)`` floats).
+    /// `y[n, rows] = x[n, columns] · Wᵀ`; `scratch` holds ``Kernels/scratchFloats(count:columns:)``
+    /// floats.
     func apply(
         _ x: UnsafePointer<Float>, count n: Int, into y: UnsafeMutablePointer<Float>,
-        panel: UnsafeMutablePointer<Float>?
+        scratch: UnsafeMutablePointer<Float>
     ) {
         Kernels.multiply(
-            x, count: n, weights: storage.base, element: element, rows: rows, columns: columns, into: y, panel: panel)
+            x, count: n, weights: storage.base, element: element, rows: rows, columns: columns, into: y, scratch: scratch)
     }
 
     /// Row `index` widened to float32 into `target` (`columns` floats).
@@ -146,9 +146,6 @@ struct Gemma2Weights: Sendable {
         for l in layers { matrices += [l.query, l.key, l.value, l.output, l.gate, l.up, l.down] }
         return matrices
     }
-
-    /// Whether any matrix is half precision (products with many rows then widen panels of it).
-    var needsPanel: Bool { matrices.contains { $0.element != .f32 } }
 
     /// Number of weights borrowed from file mappings without a copy.
     var borrowedCount: Int { matrices.filter { $0.storage.isBorrowed }.count }

@@ -641,3 +641,101 @@ void ck_gemm_rows(ck_weight_type type, const void *w, long k, long row_begin, lo
         }
     }
 }
+
+// MARK: - Matrix products with many input rows (AVX-512)
+
+/// Input rows per block of the packed, transposed input, and weight rows per micro-tile.
+enum { CK_BLOCK_ROWS = 32, CK_TILE_WEIGHTS = 12 };
+
+long ck_packed_input_floats(long m, long k) {
+    return ((m + CK_BLOCK_ROWS - 1) / CK_BLOCK_ROWS) * CK_BLOCK_ROWS * k;
+}
+
+void ck_pack_input(const float *x, long m, long k, long ldx, float *packed) {
+    long blocks = (m + CK_BLOCK_ROWS - 1) / CK_BLOCK_ROWS;
+    for (long b = 0; b < blocks; b++) {
+        float *target = packed + b * CK_BLOCK_ROWS * k;
+        for (long r = 0; r < CK_BLOCK_ROWS; r++) {
+            long row = b * CK_BLOCK_ROWS + r;
+            if (row < m) {
+                const float *source = x + row * ldx;
+                for (long j = 0; j < k; j++) target[j * CK_BLOCK_ROWS + r] = source[j];
+            } else {
+                for (long j = 0; j < k; j++) target[j * CK_BLOCK_ROWS + r] = 0;
+            }
+        }
+    }
+}
+
+#if CK_X86
+/// Twelve weight rows (each value broadcast) against one block of 32 packed input rows (two
+/// vectors per k): 24 accumulators over the whole of k, then written to the 32 × 12 corner of `y`.
+CK_AVX512 static void ck_tile_12x32(const float *const rows[CK_TILE_WEIGHTS], const float *xp, long k, long valid_rows,
+                                    long valid_inputs, float *y, long ldy) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0, a8 = a0, a9 = a0,
+           a10 = a0, a11 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0, b6 = a0, b7 = a0, b8 = a0,
+           b9 = a0, b10 = a0, b11 = a0;
+    const float *r0 = rows[0], *r1 = rows[1], *r2 = rows[2], *r3 = rows[3], *r4 = rows[4], *r5 = rows[5];
+    const float *r6 = rows[6], *r7 = rows[7], *r8 = rows[8], *r9 = rows[9], *r10 = rows[10], *r11 = rows[11];
+    for (long j = 0; j < k; j++) {
+        __m512 x0 = _mm512_loadu_ps(xp + j * CK_BLOCK_ROWS), x1 = _mm512_loadu_ps(xp + j * CK_BLOCK_ROWS + 16);
+        __m512 w;
+#define CK_STEP(r, a, b)                 \
+    w = _mm512_set1_ps(r[j]);            \
+    a = _mm512_fmadd_ps(w, x0, a);       \
+    b = _mm512_fmadd_ps(w, x1, b);
+        CK_STEP(r0, a0, b0) CK_STEP(r1, a1, b1) CK_STEP(r2, a2, b2) CK_STEP(r3, a3, b3) CK_STEP(r4, a4, b4)
+        CK_STEP(r5, a5, b5) CK_STEP(r6, a6, b6) CK_STEP(r7, a7, b7) CK_STEP(r8, a8, b8) CK_STEP(r9, a9, b9)
+        CK_STEP(r10, a10, b10) CK_STEP(r11, a11, b11)
+#undef CK_STEP
+    }
+    float out[CK_TILE_WEIGHTS][CK_BLOCK_ROWS] __attribute__((aligned(64)));
+    __m512 lows[CK_TILE_WEIGHTS] = {a0, a1, a2, a3, a4, a5, a6, a7, a8, a9, a10, a11};
+    __m512 highs[CK_TILE_WEIGHTS] = {b0, b1, b2, b3, b4, b5, b6, b7, b8, b9, b10, b11};
+    for (int i = 0; i < CK_TILE_WEIGHTS; i++) {
+        _mm512_store_ps(out[i], lows[i]);
+        _mm512_store_ps(out[i] + 16, highs[i]);
+    }
+    for (long r = 0; r < valid_inputs; r++)
+        for (long i = 0; i < valid_rows; i++) y[r * ldy + i] = out[i][r];
+}
+
+CK_AVX512 static void ck_gemm_packed_avx512(ck_weight_type type, const void *w, long k, long row_begin, long row_end,
+                                            const float *packed, long m, float *y, long ldy, float *widened) {
+    long blocks = (m + CK_BLOCK_ROWS - 1) / CK_BLOCK_ROWS;
+    for (long n0 = row_begin; n0 < row_end; n0 += CK_TILE_WEIGHTS) {
+        long valid = row_end - n0 < CK_TILE_WEIGHTS ? row_end - n0 : CK_TILE_WEIGHTS;
+        const float *rows[CK_TILE_WEIGHTS];
+        if (type == CK_F32) {
+            for (long i = 0; i < CK_TILE_WEIGHTS; i++) rows[i] = (const float *)w + (n0 + (i < valid ? i : 0)) * k;
+        } else {
+            ck_widen_rows(type, w, k, n0, n0 + valid, widened);
+            for (long i = 0; i < CK_TILE_WEIGHTS; i++) rows[i] = widened + (i < valid ? i : 0) * k;
+        }
+        for (long b = 0; b < blocks; b++) {
+            long inputs = m - b * CK_BLOCK_ROWS < CK_BLOCK_ROWS ? m - b * CK_BLOCK_ROWS : CK_BLOCK_ROWS;
+            ck_tile_12x32(rows, packed + b * CK_BLOCK_ROWS * k, k, valid, inputs, y + b * CK_BLOCK_ROWS * ldy + n0, ldy);
+        }
+    }
+}
+#endif
+
+int ck_gemm_packed_available(void) { return ck_uses_avx512(); }
+
+void ck_gemm_packed(ck_weight_type type, const void *w, long k, long row_begin, long row_end, const float *packed,
+                    long m, float *y, long ldy, float *widened) {
+#if CK_X86
+    if (ck_uses_avx512()) {
+        ck_gemm_packed_avx512(type, w, k, row_begin, row_end, packed, m, y, ldy, widened);
+        return;
+    }
+#endif
+    // Portable body (not used on the fast path; kept so the function is total).
+    for (long r = row_begin; r < row_end; r++)
+        for (long i = 0; i < m; i++) {
+            const float *column = packed + (i / CK_BLOCK_ROWS) * CK_BLOCK_ROWS * k + i % CK_BLOCK_ROWS;
+            float acc = 0;
+            for (long j = 0; j < k; j++) acc += ck_weight_at(type, w, r * k + j) * column[j * CK_BLOCK_ROWS];
+            y[i * ldy + r] = acc;
+        }
+}

@@ -146,13 +146,20 @@ public enum Kernels {
     public static let streamingBatchLimit =
         Int(ProcessInfo.processInfo.environment["STEER_STREAMING_LIMIT"] ?? "") ?? 8
 
+    /// Which kernel runs products with more than ``streamingBatchLimit`` rows: the packed AVX-512
+    /// kernel when the CPU has it, OpenBLAS sgemm otherwise (or when `STEER_GEMM=blas`).
+    public static let usesPackedKernel =
+        ck_gemm_packed_available() != 0 && ProcessInfo.processInfo.environment["STEER_GEMM"] != "blas"
+
     /// `y[n × rows] = x[n × columns] · Wᵀ` for a row-major weight `W[rows × columns]` stored as
     /// `element`. Small batches stream the weights once through the row kernel on every core (the
-    /// product is bound by memory bandwidth); larger ones use OpenBLAS sgemm, widening half-precision
-    /// weights panel by panel into `panel` scratch (at least ``panelFloats(columns:)`` floats).
+    /// product is bound by memory bandwidth). Larger ones pack the inputs into `scratch` and
+    /// broadcast each weight against 32 inputs at a time (AVX-512), or, without AVX-512, call
+    /// OpenBLAS sgemm, widening half-precision weights panel by panel into `scratch`. `scratch` holds
+    /// at least ``scratchFloats(count:columns:)`` floats.
     public static func multiply(
         _ x: UnsafePointer<Float>, count n: Int, weights: UnsafeRawPointer, element: WeightElement, rows: Int,
-        columns: Int, into y: UnsafeMutablePointer<Float>, panel: UnsafeMutablePointer<Float>?
+        columns: Int, into y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
     ) {
         guard n > 0, rows > 0 else { return }
         if n <= streamingBatchLimit {
@@ -161,12 +168,19 @@ public enum Kernels {
             }
             return
         }
-        if element == .f32 && splitGEMM {
-            let w = weights.assumingMemoryBound(to: Float.self)
-            Parallel.forEach(count: rows, grain: 128, alignment: 16) { r in
-                sgemm(
-                    .none, .transpose, m: n, n: r.count, k: columns, a: x, lda: columns, b: w + r.lowerBound * columns,
-                    ldb: columns, c: y + r.lowerBound, ldc: rows)
+        if usesPackedKernel {
+            let blockFloats = 32 * columns
+            Parallel.forEach(count: (n + 31) / 32, grain: 1) { blocks in
+                for b in blocks {
+                    let count = min(32, n - b * 32)
+                    ck_pack_input(x + b * 32 * columns, count, columns, columns, scratch + b * blockFloats)
+                }
+            }
+            Parallel.forEach(count: rows, grain: 48, alignment: 12) { r in
+                let widened = element == .f32 ? nil : UnsafeMutablePointer<Float>.allocate(capacity: 12 * columns)
+                defer { widened?.deallocate() }
+                ck_gemm_packed(
+                    element.kernelType, weights, columns, r.lowerBound, r.upperBound, scratch, n, y, rows, widened)
             }
             return
         }
@@ -176,20 +190,19 @@ public enum Kernels {
                 b: weights.assumingMemoryBound(to: Float.self), ldb: columns, c: y, ldc: rows)
             return
         }
-        guard let panel else { preconditionFailure("half-precision sgemm path needs panel scratch") }
-        let panelRows = panelFloats(columns: columns) / columns
+        let panelRows = max(16, (1 << 20) / max(columns, 1))
         for start in stride(from: 0, to: rows, by: panelRows) {
             let count = min(panelRows, rows - start)
-            widen(element, weights + start * columns * element.byteWidth, count: count * columns, into: panel)
+            widen(element, weights + start * columns * element.byteWidth, count: count * columns, into: scratch)
             sgemm(
-                .none, .transpose, m: n, n: count, k: columns, a: x, lda: columns, b: panel, ldb: columns,
+                .none, .transpose, m: n, n: count, k: columns, a: x, lda: columns, b: scratch, ldb: columns,
                 c: y + start, ldc: rows)
         }
     }
 
-    /// Scratch floats ``multiply(_:count:weights:element:rows:columns:into:panel:)`` needs for
-    /// half-precision weights with `columns` columns: whole rows, about 1 Mi floats.
-    public static func panelFloats(columns: Int) -> Int {
-        max(16, (1 << 20) / max(columns, 1)) * columns
+    /// Scratch floats ``multiply(_:count:weights:element:rows:columns:into:scratch:)`` needs for `count`
+    /// input rows of `columns` values.
+    public static func scratchFloats(count: Int, columns: Int) -> Int {
+        max(Int(ck_packed_input_floats(count, columns)), max(16, (1 << 20) / max(columns, 1)) * columns)
     }
 }

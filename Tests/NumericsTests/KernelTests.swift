@@ -172,14 +172,14 @@ struct KernelTests {
         stored.withUnsafeMutableBytes { Kernels.narrow(full, count: full.count, to: element, into: $0.baseAddress!) }
         var exact = [Float](repeating: 0, count: full.count)
         stored.withUnsafeBytes { Kernels.widen(element, $0.baseAddress!, count: full.count, into: &exact) }
-        var panel = [Float](repeating: 0, count: Kernels.panelFloats(columns: columns))
-        for n in [1, 2, 3, 4, 5, 8, 9, 33] {
+        var scratch = [Float](repeating: 0, count: Kernels.scratchFloats(count: 100, columns: columns))
+        for n in [1, 2, 3, 4, 5, 8, 9, 33, 64, 100] {
             let x = (0..<(n * columns)).map { _ in Float.random(in: -1...1, using: &rng) }
             var y = [Float](repeating: .nan, count: n * rows)
             stored.withUnsafeBytes { w in
                 Kernels.multiply(
                     x, count: n, weights: w.baseAddress!, element: element, rows: rows, columns: columns, into: &y,
-                    panel: &panel)
+                    scratch: &scratch)
             }
             for i in 0..<n {
                 for r in 0..<rows {

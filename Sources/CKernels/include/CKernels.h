@@ -66,6 +66,23 @@ void ck_widen_rows(ck_weight_type type, const void *w, long k, long row_begin, l
 void ck_gemm_rows(ck_weight_type type, const void *w, long k, long row_begin, long row_end, const float *x, long m,
                   long ldx, float *y, long ldy);
 
+/// Floats needed by ``ck_pack_input`` for `m` rows of `k` values (rows padded to blocks of 32).
+long ck_packed_input_floats(long m, long k);
+
+/// Packs `m` input rows (`m × k`, row stride `ldx`) for ``ck_gemm_packed``: blocks of 32 rows,
+/// each stored k-major (32 consecutive floats per k), the last block zero-padded.
+void ck_pack_input(const float *x, long m, long k, long ldx, float *packed);
+
+/// 1 when ``ck_gemm_packed`` has its AVX-512 body on this CPU (otherwise use BLAS).
+int ck_gemm_packed_available(void);
+
+/// `y[i, r] = Σ_j x[i, j] · W[r, j]` for all `m` packed input rows and weight rows
+/// `[row_begin, row_end)`: each weight value is broadcast against 32 input rows at once, twelve
+/// weight rows per tile, so weights stream once per call whatever `m` is. Half-precision weights
+/// are widened twelve rows at a time into `widened` (`12 × k` floats; unused for f32).
+void ck_gemm_packed(ck_weight_type type, const void *w, long k, long row_begin, long row_end, const float *packed,
+                    long m, float *y, long ldy, float *widened);
+
 #ifdef __cplusplus
 }
 #endif

@@ -321,12 +321,13 @@ struct FlopModel {
         }
         matrix.initialize(repeating: 1, count: rows * columns)
         let ones = [Float](repeating: 1, count: columns)
+        var scratch = [Float](repeating: 0, count: Kernels.scratchFloats(count: 1, columns: columns))
         var times = [Double]()
         for i in 0...repeats {
             let t0 = ProgressReporter.now()
             Kernels.multiply(
                 ones, count: 1, weights: UnsafeRawPointer(matrix), element: .f32, rows: rows, columns: columns,
-                into: out, panel: nil)
+                into: out, scratch: &scratch)
             if i > 0 { times.append(ProgressReporter.now() - t0) }
         }
         return Double(rows * columns * 4) / times.sorted()[times.count / 2] / 1e9
