@@ -106,9 +106,10 @@ struct Gemma2Engine: Sendable {
             let w = weights.layers[layer]
             // Attention block.
             rmsNorm(x, rows: n, weight: w.inputNorm, into: a)
-            w.query.apply(a, count: n, into: q, scratch: scratch)
-            w.key.apply(a, count: n, into: k, scratch: scratch)
-            w.value.apply(a, count: n, into: v, scratch: scratch)
+            Kernels.multiply(
+                a, count: n, columns: d,
+                operands: [w.query.operand(into: q), w.key.operand(into: k), w.value.operand(into: v)],
+                scratch: scratch)
             rotate(q, rows: n, heads: config.headCount, cos: cosTable, sin: sinTable)
             rotate(k, rows: n, heads: config.keyValueHeadCount, cos: cosTable, sin: sinTable)
             for (e, entry) in entries.enumerated() {
@@ -138,8 +139,8 @@ struct Gemma2Engine: Sendable {
             Kernels.add(y, into: x, count: n * d)
             // Feed-forward block.
             rmsNorm(x, rows: n, weight: w.preFeedForwardNorm, into: a)
-            w.gate.apply(a, count: n, into: g, scratch: scratch)
-            w.up.apply(a, count: n, into: u, scratch: scratch)
+            Kernels.multiply(
+                a, count: n, columns: d, operands: [w.gate.operand(into: g), w.up.operand(into: u)], scratch: scratch)
             Kernels.geluTanhMultiply(g, by: u, count: n * f)
             w.down.apply(g, count: n, into: y, scratch: scratch)
             rmsNorm(y, rows: n, weight: w.postFeedForwardNorm, into: y)
@@ -195,7 +196,9 @@ struct Gemma2Engine: Sendable {
 
     /// Final norm, tied head and final soft-cap for the given rows of the residual stream, written
     /// to `out` (`rows.count × vocab`).
-    func logits(rows: [Int], hidden: UnsafePointer<Float>, workspace: StepWorkspace, into out: UnsafeMutablePointer<Float>) {
+    func logits(
+        rows: [Int], hidden: UnsafePointer<Float>, workspace: StepWorkspace, into out: UnsafeMutablePointer<Float>
+    ) {
         let d = config.hiddenSize, vocab = config.vocabularySize
         let normed = workspace.buffer(.logitRows, rows.count * d)
         let scratch = workspace.buffer(.scratch, Kernels.scratchFloats(count: rows.count, columns: d))

@@ -104,7 +104,13 @@ struct WeightMatrix: Sendable {
         scratch: UnsafeMutablePointer<Float>
     ) {
         Kernels.multiply(
-            x, count: n, weights: storage.base, element: element, rows: rows, columns: columns, into: y, scratch: scratch)
+            x, count: n, weights: storage.base, element: element, rows: rows, columns: columns, into: y,
+            scratch: scratch)
+    }
+
+    /// This matrix as an operand of a product writing to `output`.
+    func operand(into output: UnsafeMutablePointer<Float>) -> WeightOperand {
+        WeightOperand(weights: storage.base, element: element, rows: rows, output: output)
     }
 
     /// Row `index` widened to float32 into `target` (`columns` floats).

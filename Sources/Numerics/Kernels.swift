@@ -18,6 +18,22 @@ public enum WeightElement: String, Sendable, CaseIterable {
     }
 }
 
+/// One weight matrix of a product: `rows × columns` values of type `element` at `weights`, with
+/// its `n × rows` result written to `output`.
+public struct WeightOperand {
+    public let weights: UnsafeRawPointer
+    public let element: WeightElement
+    public let rows: Int
+    public let output: UnsafeMutablePointer<Float>
+
+    public init(weights: UnsafeRawPointer, element: WeightElement, rows: Int, output: UnsafeMutablePointer<Float>) {
+        self.weights = weights
+        self.element = element
+        self.rows = rows
+        self.output = output
+    }
+}
+
 /// Splits index ranges over the machine's cores (GCD's `concurrentPerform`, dynamically scheduled).
 public enum Parallel {
     /// Number of cores used.
@@ -161,10 +177,36 @@ public enum Kernels {
         _ x: UnsafePointer<Float>, count n: Int, weights: UnsafeRawPointer, element: WeightElement, rows: Int,
         columns: Int, into y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
     ) {
-        guard n > 0, rows > 0 else { return }
+        multiply(
+            x, count: n, columns: columns,
+            operands: [WeightOperand(weights: weights, element: element, rows: rows, output: y)], scratch: scratch)
+    }
+
+    /// Several products of the same inputs at once (q/k/v, or gate/up): the inputs are packed once
+    /// and the weight rows of all operands are shared out over the cores as one range, as if the
+    /// weights were concatenated (they are not copied).
+    public static func multiply(
+        _ x: UnsafePointer<Float>, count n: Int, columns: Int, operands: [WeightOperand],
+        scratch: UnsafeMutablePointer<Float>
+    ) {
+        guard n > 0, !operands.isEmpty else { return }
+        let total = operands.reduce(0) { $0 + $1.rows }
+        /// Calls `body(operand, local rows)` for the parts of `range` (over all operands' rows).
+        func segments(_ range: Range<Int>, _ body: (WeightOperand, Range<Int>) -> Void) {
+            var offset = 0
+            for operand in operands {
+                let low = max(range.lowerBound, offset), high = min(range.upperBound, offset + operand.rows)
+                if low < high { body(operand, (low - offset)..<(high - offset)) }
+                offset += operand.rows
+            }
+        }
         if n <= streamingBatchLimit {
-            Parallel.forEach(count: rows, grain: 64, alignment: 4) { r in
-                ck_gemm_rows(element.kernelType, weights, columns, r.lowerBound, r.upperBound, x, n, columns, y, rows)
+            Parallel.forEach(count: total, grain: 64, alignment: 4) { range in
+                segments(range) { operand, r in
+                    ck_gemm_rows(
+                        operand.element.kernelType, operand.weights, columns, r.lowerBound, r.upperBound, x, n, columns,
+                        operand.output, operand.rows)
+                }
             }
             return
         }
@@ -172,28 +214,44 @@ public enum Kernels {
             let blockFloats = 32 * columns
             Parallel.forEach(count: (n + 31) / 32, grain: 1) { blocks in
                 for b in blocks {
-                    let count = min(32, n - b * 32)
-                    ck_pack_input(x + b * 32 * columns, count, columns, columns, scratch + b * blockFloats)
+                    ck_pack_input(
+                        x + b * 32 * columns, min(32, n - b * 32), columns, columns, scratch + b * blockFloats)
                 }
             }
-            Parallel.forEach(count: rows, grain: 48, alignment: 12) { r in
-                let widened = element == .f32 ? nil : UnsafeMutablePointer<Float>.allocate(capacity: 12 * columns)
+            let halves = operands.contains { $0.element != .f32 }
+            Parallel.forEach(count: total, grain: 48, alignment: 12) { range in
+                let widened = halves ? UnsafeMutablePointer<Float>.allocate(capacity: 12 * columns) : nil
                 defer { widened?.deallocate() }
-                ck_gemm_packed(
-                    element.kernelType, weights, columns, r.lowerBound, r.upperBound, scratch, n, y, rows, widened)
+                segments(range) { operand, r in
+                    ck_gemm_packed(
+                        operand.element.kernelType, operand.weights, columns, r.lowerBound, r.upperBound, scratch, n,
+                        operand.output, operand.rows, widened)
+                }
             }
             return
         }
-        if element == .f32 {
+        for operand in operands {
+            multiplyThroughBLAS(x, count: n, operand: operand, columns: columns, scratch: scratch)
+        }
+    }
+
+    private static func multiplyThroughBLAS(
+        _ x: UnsafePointer<Float>, count n: Int, operand: WeightOperand, columns: Int,
+        scratch: UnsafeMutablePointer<Float>
+    ) {
+        let rows = operand.rows, y = operand.output
+        if operand.element == .f32 {
             sgemm(
                 .none, .transpose, m: n, n: rows, k: columns, a: x, lda: columns,
-                b: weights.assumingMemoryBound(to: Float.self), ldb: columns, c: y, ldc: rows)
+                b: operand.weights.assumingMemoryBound(to: Float.self), ldb: columns, c: y, ldc: rows)
             return
         }
         let panelRows = max(16, (1 << 20) / max(columns, 1))
         for start in stride(from: 0, to: rows, by: panelRows) {
             let count = min(panelRows, rows - start)
-            widen(element, weights + start * columns * element.byteWidth, count: count * columns, into: scratch)
+            widen(
+                operand.element, operand.weights + start * columns * operand.element.byteWidth, count: count * columns,
+                into: scratch)
             sgemm(
                 .none, .transpose, m: n, n: count, k: columns, a: x, lda: columns, b: scratch, ldb: columns,
                 c: y + start, ldc: rows)

@@ -118,10 +118,17 @@ struct Bench: AsyncParsableCommand {
         var bandwidth: Double?
         if figures.contains("e") {
             for rows in [512, 32] {
-                let rate = shape.measureSGEMM(rows: rows, repeats: repeats)
+                let rate = shape.measureProducts(rows: rows, repeats: repeats, kernel: false)
                 sgemmRate[rows] = rate
                 results["e_sgemm_gflops_m\(rows)"] = rate
                 report("e_sgemm_model_shapes_m\(rows)", String(format: "%8.1f GFLOP/s", rate))
+                let ours = shape.measureProducts(rows: rows, repeats: repeats, kernel: true)
+                results["e_kernel_gflops_m\(rows)"] = ours
+                report(
+                    "e_our_product_model_shapes_m\(rows)",
+                    String(
+                        format: "%8.1f GFLOP/s (%.2f × sgemm; %@ kernel)", ours, ours / rate,
+                        Kernels.usesPackedKernel ? "packed AVX-512" : "BLAS"))
             }
             let large = FlopModel.measureSGEMM(m: 256, n: 9216, k: 2304, repeats: repeats)
             results["e_sgemm_gflops_256x2304x9216"] = large
@@ -280,11 +287,12 @@ struct FlopModel {
         return Double(sequences) * total + 2 * Double(logitRows) * Double(c.vocabularySize * c.hiddenSize)
     }
 
-    /// sgemm GFLOP/s over one block's projection shapes with `rows` input rows (their mix).
-    func measureSGEMM(rows: Int, repeats: Int) -> Double {
+    /// GFLOP/s over one block's projection shapes with `rows` input rows (their mix), through
+    /// OpenBLAS sgemm or through our product kernel (`kernel`).
+    func measureProducts(rows: Int, repeats: Int, kernel: Bool) -> Double {
         var flops = 0.0, seconds = 0.0
         for (n, k) in layerMatrices {
-            let rate = Self.measureSGEMM(m: rows, n: n, k: k, repeats: repeats)
+            let rate = Self.measureSGEMM(m: rows, n: n, k: k, repeats: repeats, kernel: kernel)
             let f = 2 * Double(rows * n * k)
             flops += f
             seconds += f / (rate * 1e9)
@@ -292,18 +300,27 @@ struct FlopModel {
         return flops / seconds / 1e9
     }
 
-    /// GFLOP/s of `C[m×n] = A[m×k] · B[n×k]ᵀ` through OpenBLAS (median of `repeats` after a warm-up).
-    static func measureSGEMM(m: Int, n: Int, k: Int, repeats: Int) -> Double {
+    /// GFLOP/s of `C[m×n] = A[m×k] · B[n×k]ᵀ` through OpenBLAS, or our product kernel (`kernel`;
+    /// median of `repeats` after a warm-up).
+    static func measureSGEMM(m: Int, n: Int, k: Int, repeats: Int, kernel: Bool = false) -> Double {
         let a = UnsafeMutablePointer<Float>.allocate(capacity: m * k)
         let b = UnsafeMutablePointer<Float>.allocate(capacity: n * k)
         let c = UnsafeMutablePointer<Float>.allocate(capacity: m * n)
         defer { [a, b, c].forEach { $0.deallocate() } }
+        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: Kernels.scratchFloats(count: m, columns: k))
+        defer { scratch.deallocate() }
         a.initialize(repeating: 0.5, count: m * k)
         b.initialize(repeating: 0.25, count: n * k)
         var times = [Double]()
         for i in 0...repeats {
             let t0 = ProgressReporter.now()
-            sgemm(.none, .transpose, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: k, c: c, ldc: n)
+            if kernel {
+                Kernels.multiply(
+                    a, count: m, weights: UnsafeRawPointer(b), element: .f32, rows: n, columns: k, into: c,
+                    scratch: scratch)
+            } else {
+                sgemm(.none, .transpose, m: m, n: n, k: k, a: a, lda: k, b: b, ldb: k, c: c, ldc: n)
+            }
             if i > 0 { times.append(ProgressReporter.now() - t0) }
         }
         return 2 * Double(m * n * k) / times.sorted()[times.count / 2] / 1e9
