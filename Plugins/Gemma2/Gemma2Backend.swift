@@ -43,7 +43,14 @@ public final class Gemma2Backend: ModelBackend {
         let checkpoint = try SafetensorsCheckpoint(directory: directory)
         let weights = try Gemma2Weights.load(checkpoint: checkpoint, config: configuration, resident: residentWeights)
         let tokenizer = try GemmaTokenizer.load(directory: directory)
-        let fingerprint = try Self.fingerprint(directory: directory, checkpoint: checkpoint)
+        var fingerprint = try Self.fingerprint(directory: directory, checkpoint: checkpoint)
+        if weights.changedPrecision, let residentWeights {
+            // Rounded weights give other activations: artifacts computed with them get other keys.
+            var builder = DigestBuilder()
+            builder.update(field: fingerprint.hex)
+            builder.update(field: "resident-weights=\(residentWeights.rawValue)")
+            fingerprint = builder.finalize()
+        }
         let name = URL(fileURLWithPath: directory).standardizedFileURL.lastPathComponent
         self.init(
             configuration: configuration, weights: weights, tokenizer: tokenizer, name: name, fingerprint: fingerprint)

@@ -13,6 +13,7 @@ extension Gemma2Weights {
     static func load(
         checkpoint: SafetensorsCheckpoint, config: Gemma2Configuration, resident: WeightElement? = nil
     ) throws -> Gemma2Weights {
+        var changedPrecision = false
         let expected = config.expectedTensors
         var problems = [String]()
         let present = Set(checkpoint.tensorNames)
@@ -51,6 +52,7 @@ extension Gemma2Weights {
             let file = try checkpoint.file(containing: name)
             let stored: WeightElement = info.dtype == .f32 ? .f32 : info.dtype == .f16 ? .f16 : .bf16
             let target = resident ?? stored
+            changedPrecision = changedPrecision || target != stored
             let bytes = try file.rawBytes(name)
             let rows = info.shape[0], columns = info.shape[1], count = info.elementCount
             if target == stored, let base = bytes.baseAddress, Int(bitPattern: base) % stored.byteWidth == 0 {
@@ -87,8 +89,9 @@ extension Gemma2Weights {
                     down: try matrix(p + "mlp.down_proj.weight"),
                     postFeedForwardNorm: try norm(p + "post_feedforward_layernorm.weight")))
         }
+        let embedding = try matrix("model.embed_tokens.weight")
         return Gemma2Weights(
-            embedding: try matrix("model.embed_tokens.weight"), layers: layers,
-            finalNorm: try norm("model.norm.weight"))
+            embedding: embedding, layers: layers, finalNorm: try norm("model.norm.weight"),
+            changedPrecision: changedPrecision)
     }
 }

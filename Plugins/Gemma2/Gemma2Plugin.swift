@@ -1,10 +1,20 @@
+import Numerics
 import SteeringCore
 
-/// Registers the Gemma-2 backend as `gemma2`.
+/// Registers the Gemma-2 backend as `gemma2`. Option `weights=f32|f16|bf16` sets the resident
+/// precision of the weight matrices (default: the checkpoint's own).
 public enum Gemma2Plugin {
     public static func register(in registry: inout PluginRegistry) {
         registry.register(backend: "gemma2") { options in
-            try Gemma2Backend(directory: try options.requirePath(for: "gemma2"))
+            var resident: WeightElement?
+            if let name = options.values["weights"] {
+                guard let element = WeightElement(rawValue: name) else {
+                    throw SteeringError.invalidArgument(
+                        what: "gemma2 option weights", problem: "'\(name)' is not one of f32, f16, bf16")
+                }
+                resident = element
+            }
+            return try Gemma2Backend(directory: try options.requirePath(for: "gemma2"), residentWeights: resident)
         }
     }
 }

@@ -145,6 +145,8 @@ struct Gemma2Weights: Sendable {
     let layers: [Gemma2LayerWeights]
     /// `1 + w` of the final norm.
     let finalNorm: [Float]
+    /// Whether some matrix is resident in another precision than its file's (its values differ).
+    var changedPrecision = false
 
     /// Every weight matrix, embedding first.
     var matrices: [WeightMatrix] {

@@ -582,8 +582,52 @@ CK_AVX512 static inline __m512 ck_load16(ck_weight_type type, const void *w, lon
 
 /// Four weight rows against four input rows: sixteen 16-wide accumulators, each weight vector
 /// loaded and widened once per four products and each input vector once per four rows.
+#ifndef CK_PREFETCH_BYTES
+#define CK_PREFETCH_BYTES 1024
+#endif
+
+/// One input row (decoding): eight weight rows at a time, one accumulator each, so eight
+/// independent streams of weights are in flight.
+CK_AVX512 static void ck_gemv_rows_avx512(ck_weight_type type, const void *w, long k, long row_begin, long row_end,
+                                          const float *x, float *y) {
+    long vector_end = k - k % 16;
+    long r = row_begin;
+    for (; r + 8 <= row_end; r += 8) {
+        __m512 acc[8];
+        for (int q = 0; q < 8; q++) acc[q] = _mm512_setzero_ps();
+        // Hardware prefetchers stop at 4 KiB page boundaries (file mappings have no huge pages), so
+        // each row is also fetched a fixed distance ahead in software.
+        const char *bytes = (const char *)w;
+        long width = type == CK_F32 ? 4 : 2;
+        for (long j = 0; j < vector_end; j += 16) {
+            __m512 v = _mm512_loadu_ps(x + j);
+            for (int q = 0; q < 8; q++) {
+                _mm_prefetch(bytes + ((r + q) * k + j) * width + CK_PREFETCH_BYTES, _MM_HINT_T0);
+                acc[q] = _mm512_fmadd_ps(ck_load16(type, w, (r + q) * k + j), v, acc[q]);
+            }
+        }
+        for (int q = 0; q < 8; q++) {
+            float sum = _mm512_reduce_add_ps(acc[q]);
+            for (long j = vector_end; j < k; j++) sum += ck_weight_at(type, w, (r + q) * k + j) * x[j];
+            y[r + q] = sum;
+        }
+    }
+    for (; r < row_end; r++) {
+        __m512 acc = _mm512_setzero_ps();
+        for (long j = 0; j < vector_end; j += 16)
+            acc = _mm512_fmadd_ps(ck_load16(type, w, r * k + j), _mm512_loadu_ps(x + j), acc);
+        float sum = _mm512_reduce_add_ps(acc);
+        for (long j = vector_end; j < k; j++) sum += ck_weight_at(type, w, r * k + j) * x[j];
+        y[r] = sum;
+    }
+}
+
 CK_AVX512 static void ck_gemm_rows_avx512(ck_weight_type type, const void *w, long k, long row_begin, long row_end,
                                           const float *x, long m, long ldx, float *y, long ldy) {
+    if (m == 1) {
+        ck_gemv_rows_avx512(type, w, k, row_begin, row_end, x, y);
+        return;
+    }
     long vector_end = k - k % 16;
     for (long i0 = 0; i0 < m; i0 += 4) {
         long mi = m - i0 < 4 ? m - i0 : 4;

@@ -12,8 +12,15 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Model backend registered in the plugin registry.")
     var backend = "gemma2"
 
+    @Option(
+        help: ArgumentHelp(
+            "Resident weight precision: f32, f16 or bf16 (default: the checkpoint's own, used in place).",
+            discussion: "Another precision than the file's is converted once at load; artifacts then get other keys."))
+    var weights: String?
+
     func load() throws -> any ModelBackend {
-        try PluginRegistry.standard.backend(backend, PluginOptions(path: model))
+        try PluginRegistry.standard.backend(
+            backend, PluginOptions(path: model, values: weights.map { ["weights": $0] } ?? [:]))
     }
 }
 

@@ -12,6 +12,7 @@ struct Steer: AsyncParsableCommand {
             """,
         subcommands: [
             Tokenize.self, Forward.self, Generate.self, Features.self, SAECommand.self, EffectsCommand.self,
-            EstimatorsCommand.self, VectorCommand.self, TasksCommand.self, Evaluate.self, Demo.self, Store.self, Bench.self,
+            EstimatorsCommand.self, VectorCommand.self, TasksCommand.self, Evaluate.self, Demo.self, Store.self,
+            Bench.self,
         ])
 }

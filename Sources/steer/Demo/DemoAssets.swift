@@ -53,7 +53,9 @@ struct DemoAssets {
         let fm = FileManager.default
         var out = [(width: Int, path: String)]()
         for layer in ((try? fm.contentsOfDirectory(atPath: root)) ?? []).filter({ $0.hasPrefix("layer_") }) {
-            for width in ((try? fm.contentsOfDirectory(atPath: "\(root)/\(layer)")) ?? []).filter({ $0.hasPrefix("width_") }) {
+            for width in ((try? fm.contentsOfDirectory(atPath: "\(root)/\(layer)")) ?? []).filter({
+                $0.hasPrefix("width_")
+            }) {
                 let label = width.dropFirst("width_".count).lowercased()
                 let multiplier = label.hasSuffix("m") ? 1 << 20 : label.hasSuffix("k") ? 1024 : 1
                 guard let count = Int(label.trimmingCharacters(in: CharacterSet(charactersIn: "km"))) else { continue }

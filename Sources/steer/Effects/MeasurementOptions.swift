@@ -46,7 +46,6 @@ struct MeasurementOptions: ParsableArguments {
     @Option(help: "Seed of the calibration shuffle.")
     var calibrationSeed: UInt64 = 42
 
-
     func measurementProtocol(layer: Int) throws -> MeasurementProtocol {
         var prompts = MeasurementProtocol.methodPrompts
         if let promptsFile {

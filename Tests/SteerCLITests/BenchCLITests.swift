@@ -1,0 +1,80 @@
+import Foundation
+import SteeringCore
+import SteeringTestSupport
+import Testing
+
+/// `steer bench` on small shapes: every figure runs and reports its numbers; bad options fail clearly.
+/// (Only that the figures exist and are positive is checked: timings are never asserted.)
+@Suite("steer bench")
+struct BenchCLITests {
+    let model = fixturePath("gemma2/tiny-f32")
+
+    func steer(_ arguments: [String]) throws -> SubprocessResult? {
+        guard let executable = BuiltProduct.path("steer") else {
+            Issue.record("the steer executable was not found next to the test bundle; run `swift build` first")
+            return nil
+        }
+        return try Subprocess.run(executable, arguments, timeout: 300)
+    }
+
+    @Test("a random model from --config reports every figure as JSON, in f32 and f16", arguments: ["f32", "f16"])
+    func randomModel(weights: String) throws {
+        guard
+            let result = try steer([
+                "bench", "--config", model + "/config.json", "--weights", weights, "--repeats", "1", "--layer", "1",
+                "--reencode-sequences", "4", "--sae-width", "64", "--json",
+            ])
+        else { return }
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
+        #expect(json["weights"] as? String == weights)
+        for key in [
+            "a_prefill_8x64_last_logits_tokens_per_second", "a_prefill_8x64_all_logits_tokens_per_second",
+            "b_generate_32x32_steered_tokens_per_second", "c_decode_batch1_64_tokens_per_second",
+            "d_reencode_4x32_to_L1_sae64_tokens_per_second", "e_sgemm_gflops_m512", "e_kernel_gflops_m32",
+            "e_memory_read_gbps", "a_prefill_8x64_all_logits_percent_of_sgemm", "c_decode_batch1_64_weight_gbps",
+            "peak_rss_bytes", "resident_weight_bytes",
+        ] {
+            let value = (json[key] as? NSNumber)?.doubleValue ?? -1
+            #expect(value > 0, "\(key) = \(String(describing: json[key]))")
+        }
+    }
+
+    @Test("--model gives the time to first token; the table form prints every figure")
+    func checkpoint() throws {
+        guard let result = try steer(["bench", "--model", model, "--only", "a,c", "--repeats", "1", "--layer", "1"])
+        else {
+            return
+        }
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("first token after"))
+        #expect(result.stdout.contains("a_prefill_8x64_all_logits"))
+        #expect(result.stdout.contains("c_decode_batch1_64"))
+        #expect(result.stdout.contains("peak RSS"))
+    }
+
+    @Test("bad options name the value and exit non-zero")
+    func badOptions() throws {
+        for (arguments, message) in [
+            (["--weights", "f8"], "f8"), (["--only", "a,z"], "z"), (["--repeats", "0"], "repeats"),
+            (["--model", model, "--layer", "7"], "layer"),
+        ] {
+            guard let result = try steer(["bench", "--config", model + "/config.json"] + arguments) else { return }
+            #expect(result.status != 0)
+            #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
+        }
+    }
+
+    @Test("model commands take --weights: bf16-resident forward runs, an unknown precision is refused")
+    func residentWeights() throws {
+        let args = ["forward", "--model", model, "--tokens", "2,5,7", "--out"]
+        let dir = try makeTemporaryDirectory("cli-weights")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        guard let ok = try steer(args + [dir + "/a.safetensors", "--weights", "bf16"]) else { return }
+        #expect(ok.status == 0, "\(ok.stderr)")
+        guard let bad = try steer(args + [dir + "/b.safetensors", "--weights", "int4"]) else { return }
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains("int4"))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/b.safetensors"))
+    }
+}
