@@ -99,7 +99,9 @@ public enum Kernels {
 
     /// `y ← y + x`.
     public static func add(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
-        ck_add(y, x, count)
+        Parallel.forEach(count: count, grain: elementGrain) { r in
+            ck_add(y + r.lowerBound, x + r.lowerBound, r.count)
+        }
     }
 
     /// Gemma RMSNorm of `rows × width` values (`weight` holds `1 + w`); `x` and `y` may alias.
@@ -107,7 +109,9 @@ public enum Kernels {
         _ x: UnsafePointer<Float>, rows: Int, width: Int, weight: UnsafePointer<Float>, epsilon: Float,
         into y: UnsafeMutablePointer<Float>
     ) {
-        ck_rmsnorm(x, y, weight, rows, width, epsilon)
+        Parallel.forEach(count: rows, grain: max(1, elementGrain / max(width, 1))) { r in
+            ck_rmsnorm(x + r.lowerBound * width, y + r.lowerBound * width, weight, r.count, width, epsilon)
+        }
     }
 
     /// Attention of `count` queries of one head (see `ck_attention` in CKernels.h).

@@ -21,10 +21,7 @@ struct EstimatorCLITests {
     }
 
     func withRunner(_ body: (Runner) throws -> Void) throws {
-        guard let steer = BuiltProduct.path("steer") else {
-            Issue.record("the steer executable was not found next to the test bundle; run `swift build` first")
-            return
-        }
+        guard let steer = BuiltProduct.steer() else { return }
         let directory = try makeTemporaryDirectory("steer-estimators-cli")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         try body(Runner(executable: steer, directory: directory))

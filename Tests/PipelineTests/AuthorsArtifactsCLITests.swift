@@ -9,10 +9,7 @@ import Testing
 struct AuthorsArtifactsCLITests {
     @Test("estimators import / effects import take .pt; SAE-TS from the .pt adapter equals SAE-TS from safetensors")
     func importPyTorch() throws {
-        guard let steer = BuiltProduct.path("steer") else {
-            Issue.record("the steer executable was not built; run `swift build`")
-            return
-        }
+        guard let steer = BuiltProduct.steer() else { return }
         let dir = try makeTemporaryDirectory("authors")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let store = dir + "/store"

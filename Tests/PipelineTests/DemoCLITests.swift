@@ -42,10 +42,7 @@ struct DemoCLITests {
     }
 
     func run(assets: String, probes: Int, cleanUp: Bool) throws {
-        guard let steer = BuiltProduct.path("steer") else {
-            Issue.record("the steer executable was not built; run `swift build`")
-            return
-        }
+        guard let steer = BuiltProduct.steer() else { return }
         let work = try makeTemporaryDirectory("demo-run")
         defer {
             if cleanUp { try? FileManager.default.removeItem(atPath: assets) }

@@ -20,9 +20,7 @@ struct EffectJobCLITests {
     }
 
     func steer() -> String? {
-        let path = BuiltProduct.path("steer")
-        if path == nil { Issue.record("the steer executable was not built; run `swift build`") }
-        return path
+        BuiltProduct.steer()
     }
 
     func contents(_ path: String) throws -> [String: String] {

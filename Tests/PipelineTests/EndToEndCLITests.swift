@@ -8,10 +8,7 @@ import Testing
 struct EndToEndCLITests {
     @Test("measure, fit, make, inspect, evaluate; rerun computes nothing; clear errors for bad input")
     func wholeMethod() throws {
-        guard let steer = BuiltProduct.path("steer") else {
-            Issue.record("the steer executable was not built; run `swift build`")
-            return
-        }
+        guard let steer = BuiltProduct.steer() else { return }
         let dir = try makeTemporaryDirectory("e2e")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let store = dir + "/store"

@@ -10,11 +10,7 @@ struct BenchCLITests {
     let model = fixturePath("gemma2/tiny-f32")
 
     func steer(_ arguments: [String]) throws -> SubprocessResult? {
-        guard let executable = BuiltProduct.path("steer") else {
-            Issue.record("the steer executable was not found next to the test bundle; run `swift build` first")
-            return nil
-        }
-        return try Subprocess.run(executable, arguments, timeout: 300)
+        try BuiltProduct.runSteer(arguments, timeout: 300)
     }
 
     @Test("a random model from --config reports every figure as JSON, in f32 and f16", arguments: ["f32", "f16"])

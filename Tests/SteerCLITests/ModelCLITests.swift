@@ -11,11 +11,7 @@ struct ModelCLITests {
     let sae = fixturePath("sae/gemma_scope/layer_1/width_256/average_l0_20/params.npz")
 
     func steer(_ arguments: [String]) throws -> SubprocessResult? {
-        guard let executable = BuiltProduct.path("steer") else {
-            Issue.record("the steer executable was not found next to the test bundle; run `swift build` first")
-            return nil
-        }
-        return try Subprocess.run(executable, arguments, timeout: 120)
+        try BuiltProduct.runSteer(arguments, timeout: 120)
     }
 
     @Test("tokenize prints the Hugging Face ids as a JSON array")

@@ -25,10 +25,7 @@ struct SteerRunner {
 /// created by ``Populated`` or by the command under test), and the directory's path.
 @discardableResult
 func withCLIStore<R>(_ body: (SteerRunner, String) throws -> R) throws -> R? {
-    guard let steer = BuiltProduct.path("steer") else {
-        Issue.record("the steer executable was not found next to the test bundle; run `swift build` first")
-        return nil
-    }
+    guard let steer = BuiltProduct.steer() else { return nil }
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("steer-cli-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }

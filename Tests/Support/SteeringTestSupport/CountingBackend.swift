@@ -1,5 +1,5 @@
-import Synchronization
 import SteeringCore
+import Synchronization
 
 /// Wraps a backend and counts the calls that run the model, to prove that cached work is not redone.
 public final class CountingBackend: ModelBackend {
@@ -31,7 +31,9 @@ public final class CountingBackend: ModelBackend {
         return try base.nextTokenLoss(sequences: sequences, interventions: interventions)
     }
 
-    public func generate(prompts: [[Int32]], sampling: SamplingConfig, interventions: [Intervention]) throws -> [[Int32]] {
+    public func generate(prompts: [[Int32]], sampling: SamplingConfig, interventions: [Intervention]) throws
+        -> [[Int32]]
+    {
         counts.withLock { $0.generate += 1 }
         return try base.generate(prompts: prompts, sampling: sampling, interventions: interventions)
     }

@@ -1,5 +1,5 @@
-import Synchronization
 import SteeringCore
+import Synchronization
 
 /// A deterministic offline judge for tests: the score is a function of the text (and the criterion),
 /// or a failure for every call when `failing` is set. Counts the requests it receives.

@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 #if canImport(Glibc)
     import Glibc
@@ -22,6 +23,21 @@ public enum BuiltProduct {
         directories += buildDirectories(packageRoot: packageRoot(from: filePath))
         let manager = FileManager.default
         return directories.lazy.map { $0 + "/" + name }.first { manager.isExecutableFile(atPath: $0) }
+    }
+
+    /// The built `steer` executable, or nil after recording a test issue that says to build it.
+    public static func steer(filePath: String = #filePath) -> String? {
+        let found = path("steer", filePath: filePath)
+        if found == nil {
+            Issue.record("the steer executable was not found next to the test bundle; run `swift build` first")
+        }
+        return found
+    }
+
+    /// Runs the built `steer` with `arguments`; nil (with a recorded issue) when it was not built.
+    public static func runSteer(_ arguments: [String], timeout: Double = 120) throws -> SubprocessResult? {
+        guard let executable = steer() else { return nil }
+        return try Subprocess.run(executable, arguments, timeout: timeout)
     }
 
     /// The nearest ancestor of `filePath` that holds a `Package.swift`.

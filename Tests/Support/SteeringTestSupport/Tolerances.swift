@@ -1,5 +1,5 @@
-public import SteeringCore
 import Foundation
+public import SteeringCore
 
 /// Every numeric tolerance used by the parity tests, in one place. Each one is the bound a test
 /// asserts, not a typical error.
