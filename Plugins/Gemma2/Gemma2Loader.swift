@@ -62,8 +62,13 @@ extension Gemma2Weights {
             }
             defer { file.mapping.releasePages(of: bytes) }
             if let view = try file.float32Pointer(name), let base = view.baseAddress {
-                return WeightMatrix(
-                    rows: rows, columns: columns, storage: WeightStorage(converting: base, count: count, to: target))
+                // Pages of the file are released as they are converted: the process never holds a
+                // large tensor twice (peak memory stays near the resident size).
+                let storage = WeightStorage(converting: base, count: count, to: target) { piece in
+                    file.mapping.releasePages(
+                        of: UnsafeRawBufferPointer(start: base + piece.lowerBound, count: piece.count * 4))
+                }
+                return WeightMatrix(rows: rows, columns: columns, storage: storage)
             }
             return WeightMatrix(rows: rows, columns: columns, values: try file.floats(name), element: target)
         }
