@@ -26,8 +26,9 @@ public final class Gemma2Backend: ModelBackend {
 
     /// Loads `config.json`, the safetensors weights (single file or sharded) and the tokenizer
     /// (`tokenizer.json` or `tokenizer.model`) from `directory`. Weights stay in the checkpoint's
-    /// precision, used in place from the file mapping, unless `residentWeights` asks for another
-    /// (f32, f16 or bf16; converted once while loading).
+    /// precision, used in place from the file mapping, unless `residentWeights` is given (f32, f16
+    /// or bf16): then they are converted or copied once into huge-page memory while loading, which
+    /// takes seconds but makes batch-1 decoding faster.
     public convenience init(directory: String, residentWeights: WeightElement? = nil) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) else {

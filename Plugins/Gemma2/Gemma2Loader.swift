@@ -4,10 +4,12 @@ import SteeringCore
 import TensorFormats
 
 extension Gemma2Weights {
-    /// Loads and strictly checks every tensor of a Hugging Face Gemma-2 checkpoint. Weight matrices
-    /// stay in the file's precision and are used in place from the file mapping (no copy) unless
-    /// `resident` names another precision; then each is converted once and its file pages are
-    /// released, so the process never holds both copies of more than one tensor.
+    /// Loads and strictly checks every tensor of a Hugging Face Gemma-2 checkpoint. Without
+    /// `resident`, weight matrices stay in the file's precision and are used in place from the file
+    /// mapping (no copy: the fastest start). With it, each is converted (or copied) once into owned
+    /// memory on transparent huge pages, which batch-1 decoding streams about 1.5× faster than the
+    /// 4 KiB pages of a file mapping; file pages are released as they are read, so the process never
+    /// holds both copies of more than a slice of one tensor.
     /// - Throws: ``Gemma2Error/weightProblems(directory:problems:)`` listing every missing,
     ///   unexpected or mis-shaped tensor at once.
     static func load(
@@ -55,7 +57,9 @@ extension Gemma2Weights {
             changedPrecision = changedPrecision || target != stored
             let bytes = try file.rawBytes(name)
             let rows = info.shape[0], columns = info.shape[1], count = info.elementCount
-            if target == stored, let base = bytes.baseAddress, Int(bitPattern: base) % stored.byteWidth == 0 {
+            // An explicit resident precision means owned memory (huge pages), even in the file's own
+            // precision: it loads slower but streams much faster when decoding.
+            if resident == nil, let base = bytes.baseAddress, Int(bitPattern: base) % stored.byteWidth == 0 {
                 return WeightMatrix(
                     rows: rows, columns: columns,
                     storage: WeightStorage(borrowing: base, count: count, element: stored, owner: file))

@@ -583,41 +583,37 @@ CK_AVX512 static inline __m512 ck_load16(ck_weight_type type, const void *w, lon
 /// Four weight rows against four input rows: sixteen 16-wide accumulators, each weight vector
 /// loaded and widened once per four products and each input vector once per four rows.
 #ifndef CK_PREFETCH_BYTES
-#define CK_PREFETCH_BYTES 1024
+#define CK_PREFETCH_BYTES 2048
 #endif
 
-/// One input row (decoding): eight weight rows at a time, one accumulator each, so eight
-/// independent streams of weights are in flight.
+/// One input row (decoding): the weight rows are read strictly in address order, one row at a
+/// time with four independent accumulators, so each core streams one sequential run of memory
+/// (what hardware prefetchers handle best); software prefetch runs ahead across the 4 KiB page
+/// boundaries where hardware prefetchers stop (file mappings have no huge pages).
 CK_AVX512 static void ck_gemv_rows_avx512(ck_weight_type type, const void *w, long k, long row_begin, long row_end,
                                           const float *x, float *y) {
-    long vector_end = k - k % 16;
-    long r = row_begin;
-    for (; r + 8 <= row_end; r += 8) {
-        __m512 acc[8];
-        for (int q = 0; q < 8; q++) acc[q] = _mm512_setzero_ps();
-        // Hardware prefetchers stop at 4 KiB page boundaries (file mappings have no huge pages), so
-        // each row is also fetched a fixed distance ahead in software.
-        const char *bytes = (const char *)w;
-        long width = type == CK_F32 ? 4 : 2;
-        for (long j = 0; j < vector_end; j += 16) {
-            __m512 v = _mm512_loadu_ps(x + j);
-            for (int q = 0; q < 8; q++) {
-                _mm_prefetch(bytes + ((r + q) * k + j) * width + CK_PREFETCH_BYTES, _MM_HINT_T0);
-                acc[q] = _mm512_fmadd_ps(ck_load16(type, w, (r + q) * k + j), v, acc[q]);
+    long vector_end = k - k % 64;
+    const char *bytes = (const char *)w;
+    long width = type == CK_F32 ? 4 : 2;
+    for (long r = row_begin; r < row_end; r++) {
+        long base = r * k;
+        __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        long j = 0;
+        for (; j < vector_end; j += 64) {
+            _mm_prefetch(bytes + (base + j) * width + CK_PREFETCH_BYTES, _MM_HINT_T0);
+            _mm_prefetch(bytes + (base + j) * width + CK_PREFETCH_BYTES + 64, _MM_HINT_T0);
+            if (width == 4) {
+                _mm_prefetch(bytes + (base + j) * width + CK_PREFETCH_BYTES + 128, _MM_HINT_T0);
+                _mm_prefetch(bytes + (base + j) * width + CK_PREFETCH_BYTES + 192, _MM_HINT_T0);
             }
+            a0 = _mm512_fmadd_ps(ck_load16(type, w, base + j), _mm512_loadu_ps(x + j), a0);
+            a1 = _mm512_fmadd_ps(ck_load16(type, w, base + j + 16), _mm512_loadu_ps(x + j + 16), a1);
+            a2 = _mm512_fmadd_ps(ck_load16(type, w, base + j + 32), _mm512_loadu_ps(x + j + 32), a2);
+            a3 = _mm512_fmadd_ps(ck_load16(type, w, base + j + 48), _mm512_loadu_ps(x + j + 48), a3);
         }
-        for (int q = 0; q < 8; q++) {
-            float sum = _mm512_reduce_add_ps(acc[q]);
-            for (long j = vector_end; j < k; j++) sum += ck_weight_at(type, w, (r + q) * k + j) * x[j];
-            y[r + q] = sum;
-        }
-    }
-    for (; r < row_end; r++) {
-        __m512 acc = _mm512_setzero_ps();
-        for (long j = 0; j < vector_end; j += 16)
-            acc = _mm512_fmadd_ps(ck_load16(type, w, r * k + j), _mm512_loadu_ps(x + j), acc);
-        float sum = _mm512_reduce_add_ps(acc);
-        for (long j = vector_end; j < k; j++) sum += ck_weight_at(type, w, r * k + j) * x[j];
+        for (; j + 16 <= k; j += 16) a0 = _mm512_fmadd_ps(ck_load16(type, w, base + j), _mm512_loadu_ps(x + j), a0);
+        float sum = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3)));
+        for (; j < k; j++) sum += ck_weight_at(type, w, base + j) * x[j];
         y[r] = sum;
     }
 }

@@ -103,12 +103,13 @@ struct Gemma2ParityTests {
         let model = try Gemma2Backend(directory: directory, residentWeights: element)
         #expect(model.zeroCopyWeightCount == 0)
         // Rounded weights change results, so the model's fingerprint (part of artifact keys) changes;
-        // asking for the file's own precision changes nothing.
+        // asking for the file's own precision copies the weights but keeps the fingerprint.
         let inPlace = try Gemma2Fixtures.model("tiny-f32")
         #expect(model.descriptor.fingerprint != inPlace.descriptor.fingerprint)
         let same = try Gemma2Backend(directory: directory, residentWeights: .f32)
         #expect(same.descriptor.fingerprint == inPlace.descriptor.fingerprint)
-        #expect(same.zeroCopyWeightCount == inPlace.zeroCopyWeightCount)
+        #expect(same.zeroCopyWeightCount == 0, "an explicit precision means an owned (huge-page) copy")
+        #expect(same.engine.weights.layers[1].down.storage.base != inPlace.engine.weights.layers[1].down.storage.base)
         #expect(model.residentWeightBytes * 2 == inPlace.residentWeightBytes)
         let file = try SafetensorsCheckpoint(directory: directory)
         let original = try file.floats("model.layers.1.mlp.down_proj.weight")

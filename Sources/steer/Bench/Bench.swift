@@ -63,57 +63,17 @@ struct Bench: AsyncParsableCommand {
 
     func run() async throws {
         let element = weights.flatMap(WeightElement.init(rawValue:))
-        let start = ProgressReporter.now()
-        let backend: Gemma2Backend
-        var ttft: Double?
-        if let model {
-            backend = try Gemma2Backend(directory: model, residentWeights: element)
-            // Time to first token: load (mmap) plus one greedy token after an 8-token prompt.
-            _ = try backend.generate(
-                prompts: [[backend.descriptor.bosToken] + (1..<8).map { Int32($0 + 100) }],
-                sampling: .greedy(maxNewTokens: 1, stopAtEOS: false), interventions: [])
-            ttft = ProgressReporter.now() - start
-        } else {
-            let configuration = try config.map { try Gemma2Configuration.load(path: $0) } ?? .gemma2_2b
-            printError(
-                "building random \((element ?? .f32).rawValue) weights for \(configuration.layerCount) layers × d_model \(configuration.hiddenSize)…"
-            )
-            backend = Gemma2Backend.random(configuration: configuration, seed: 1, element: element ?? .f32)
+        let configuration =
+            try model.map { try Gemma2Configuration.load(path: $0 + "/config.json") }
+            ?? config.map { try Gemma2Configuration.load(path: $0) } ?? .gemma2_2b
+        guard (0..<configuration.layerCount).contains(layer) else {
+            throw ValidationError("--layer must be in 0..<\(configuration.layerCount), got \(layer)")
         }
-        let loadSeconds = ProgressReporter.now() - start
-        let shape = FlopModel(configuration: backend.configuration)
-        let d = backend.descriptor
-        guard (0..<d.layerCount).contains(layer) else {
-            throw ValidationError("--layer must be in 0..<\(d.layerCount), got \(layer)")
-        }
-        var generator = SplitMix64(seed: 7)
-        func token() -> Int32 { Int32(3 + generator.next() % UInt64(d.vocabularySize - 3)) }
-        func sequences(_ count: Int, _ length: Int) -> [[Int32]] {
-            (0..<count).map { _ in [d.bosToken] + (1..<length).map { _ in token() } }
-        }
-        let site = ActivationSite(layer: layer)
-        let steering = Intervention(
-            site: site, vector: Vector.normalized((0..<d.hiddenSize).map { _ in Float(generator.nextUnit() - 0.5) }),
-            scale: 8)
+        let shape = FlopModel(configuration: configuration)
         let figures = Set(only.split(separator: ",").map(String.init))
-        var results: [String: Any] = [
-            "model": model ?? "random", "layers": d.layerCount, "d_model": d.hiddenSize,
-            "weights": backend.residentWeightElement.rawValue, "resident_weight_bytes": backend.residentWeightBytes,
-            "zero_copy_matrices": backend.zeroCopyWeightCount, "load_seconds": loadSeconds, "cores": Parallel.width,
-            "blas_threads": blasThreads, "avx2": Kernels.vectorized, "repeats": repeats,
-        ]
-        if let ttft { results["ttft_seconds"] = ttft }
-        if !json {
-            print(
-                String(
-                    format: "%@ weights, %.2f GB resident (%d matrices in place), ready in %.1f s%@; %d cores",
-                    backend.residentWeightElement.rawValue, Double(backend.residentWeightBytes) / 1e9,
-                    backend.zeroCopyWeightCount, loadSeconds,
-                    ttft.map { String(format: ", first token after %.2f s", $0) } ?? "",
-                    Parallel.width))
-        }
-
-        // (e) first: the reference rates the other figures are compared with.
+        var results: [String: Any] = [:]
+        // (e) first, before the model is in memory (its buffers must not count in the peak RSS):
+        // the reference rates the other figures are compared with.
         var sgemmRate: [Int: Double] = [:]
         var bandwidth: Double?
         if figures.contains("e") {
@@ -137,6 +97,53 @@ struct Bench: AsyncParsableCommand {
             bandwidth = read
             results["e_memory_read_gbps"] = read
             report("e_memory_read", String(format: "%8.1f GB/s", read))
+        }
+
+        let start = ProgressReporter.now()
+        let backend: Gemma2Backend
+        var ttft: Double?
+        if let model {
+            backend = try Gemma2Backend(directory: model, residentWeights: element)
+            // Time to first token: load (mmap) plus one greedy token after an 8-token prompt.
+            _ = try backend.generate(
+                prompts: [[backend.descriptor.bosToken] + (1..<8).map { Int32($0 + 100) }],
+                sampling: .greedy(maxNewTokens: 1, stopAtEOS: false), interventions: [])
+            ttft = ProgressReporter.now() - start
+        } else {
+            printError(
+                "building random \((element ?? .f32).rawValue) weights for \(configuration.layerCount) layers × d_model \(configuration.hiddenSize)…"
+            )
+            backend = Gemma2Backend.random(configuration: configuration, seed: 1, element: element ?? .f32)
+        }
+        let loadSeconds = ProgressReporter.now() - start
+        let d = backend.descriptor
+        var generator = SplitMix64(seed: 7)
+        func token() -> Int32 { Int32(3 + generator.next() % UInt64(d.vocabularySize - 3)) }
+        func sequences(_ count: Int, _ length: Int) -> [[Int32]] {
+            (0..<count).map { _ in [d.bosToken] + (1..<length).map { _ in token() } }
+        }
+        let site = ActivationSite(layer: layer)
+        let steering = Intervention(
+            site: site, vector: Vector.normalized((0..<d.hiddenSize).map { _ in Float(generator.nextUnit() - 0.5) }),
+            scale: 8)
+        results.merge(
+            [
+                "model": model ?? "random", "layers": d.layerCount, "d_model": d.hiddenSize,
+                "weights": backend.residentWeightElement.rawValue,
+                "resident_weight_bytes": backend.residentWeightBytes,
+                "zero_copy_matrices": backend.zeroCopyWeightCount, "load_seconds": loadSeconds,
+                "cores": Parallel.width, "blas_threads": blasThreads, "avx2": Kernels.vectorized,
+                "avx512_products": Kernels.usesPackedKernel, "repeats": repeats,
+            ], uniquingKeysWith: { $1 })
+        if let ttft { results["ttft_seconds"] = ttft }
+        if !json {
+            print(
+                String(
+                    format: "%@ weights, %.2f GB resident (%d matrices in place), ready in %.1f s%@; %d cores",
+                    backend.residentWeightElement.rawValue, Double(backend.residentWeightBytes) / 1e9,
+                    backend.zeroCopyWeightCount, loadSeconds,
+                    ttft.map { String(format: ", first token after %.2f s", $0) } ?? "",
+                    Parallel.width))
         }
 
         func measure(_ name: String, tokens: Int, flops: Double, rateRows: Int?, _ body: () throws -> Void) rethrows {
@@ -172,12 +179,6 @@ struct Bench: AsyncParsableCommand {
                 flops: shape.flops(sequences: 8, positions: 64, layers: d.layerCount, logitRows: 8), rateRows: 512
             ) {
                 _ = try backend.forward(ForwardRequest(sequences: batch, logits: .last))
-            }
-            try measure(
-                "a_prefill_8x64_all_logits", tokens: 8 * 64,
-                flops: shape.flops(sequences: 8, positions: 64, layers: d.layerCount, logitRows: 512), rateRows: 512
-            ) {
-                _ = try backend.forward(ForwardRequest(sequences: batch, logits: .all))
             }
         }
         if figures.contains("b") {
@@ -220,9 +221,25 @@ struct Bench: AsyncParsableCommand {
                 }
             }
         }
+        // Peak memory of inference proper, then of the figure whose output alone is 0.5 GB at this
+        // shape (every position's logits: 512 × vocabulary floats, plus the same again in scratch).
         let peak = peakResidentBytes()
         results["peak_rss_bytes"] = peak
         results["peak_rss_over_weights"] = Double(peak) / Double(backend.residentWeightBytes)
+        var peakWithLogits: Int?
+        if figures.contains("a") {
+            let batch = sequences(8, 64)
+            try measure(
+                "a_prefill_8x64_all_logits", tokens: 8 * 64,
+                flops: shape.flops(sequences: 8, positions: 64, layers: d.layerCount, logitRows: 512), rateRows: 512
+            ) {
+                _ = try backend.forward(ForwardRequest(sequences: batch, logits: .all))
+            }
+            peakWithLogits = peakResidentBytes()
+            results["peak_rss_with_all_logits_bytes"] = peakWithLogits
+            results["peak_rss_with_all_logits_over_weights"] =
+                Double(peakWithLogits!) / Double(backend.residentWeightBytes)
+        }
         if json {
             let data = try JSONSerialization.data(withJSONObject: results, options: [.prettyPrinted, .sortedKeys])
             print(String(decoding: data, as: UTF8.self))
@@ -231,6 +248,12 @@ struct Bench: AsyncParsableCommand {
                 String(
                     format: "peak RSS %.2f GB = %.3f × the resident weights", Double(peak) / 1e9,
                     Double(peak) / Double(backend.residentWeightBytes)))
+            if let peakWithLogits {
+                print(
+                    String(
+                        format: "peak RSS with all-position logits %.2f GB = %.3f × the resident weights",
+                        Double(peakWithLogits) / 1e9, Double(peakWithLogits) / Double(backend.residentWeightBytes)))
+            }
         }
     }
 
