@@ -486,7 +486,32 @@ void ck_f32_to_f16(const float *src, uint16_t *dst, long n) {
     for (long i = 0; i < n; i++) dst[i] = ck_float_to_half(src[i]);
 }
 
+#if CK_X86
+/// Round to nearest even by adding 0x7fff plus the lowest kept bit, as the scalar body; NaNs keep
+/// their sign and top mantissa bits and are made quiet.
+CK_AVX2 static void ck_f32_to_bf16_avx2(const float *src, uint16_t *dst, long n) {
+    const __m256i magnitude = _mm256_set1_epi32(0x7fffffff), infinity = _mm256_set1_epi32(0x7f800000);
+    const __m256i bias = _mm256_set1_epi32(0x7fff), one = _mm256_set1_epi32(1), quiet = _mm256_set1_epi32(0x40);
+    long i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256i x = _mm256_castps_si256(_mm256_loadu_ps(src + i));
+        __m256i lowest = _mm256_and_si256(_mm256_srli_epi32(x, 16), one);
+        __m256i rounded = _mm256_srli_epi32(_mm256_add_epi32(x, _mm256_add_epi32(bias, lowest)), 16);
+        __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(x, magnitude), infinity);
+        __m256i kept = _mm256_or_si256(_mm256_srli_epi32(x, 16), quiet);
+        __m256i bits = _mm256_blendv_epi8(rounded, kept, nan);
+        // Pack eight 32-bit lanes (each < 65536) into eight 16-bit values in order.
+        __m128i packed = _mm_packus_epi32(_mm256_castsi256_si128(bits), _mm256_extracti128_si256(bits, 1));
+        _mm_storeu_si128((__m128i *)(dst + i), packed);
+    }
+    for (; i < n; i++) dst[i] = ck_float_to_bf16(src[i]);
+}
+#endif
+
 void ck_f32_to_bf16(const float *src, uint16_t *dst, long n) {
+#if CK_X86
+    if (ck_uses_avx2()) { ck_f32_to_bf16_avx2(src, dst, n); return; }
+#endif
     for (long i = 0; i < n; i++) dst[i] = ck_float_to_bf16(src[i]);
 }
 

@@ -143,6 +143,7 @@ struct KernelTests {
         inputs += widened.filter { $0.isFinite }.flatMap { [$0, $0.nextUp, $0.nextDown] }
         for _ in 0..<20000 { inputs.append(Float(bitPattern: UInt32.random(in: 0...UInt32.max, using: &rng))) }
         inputs = inputs.filter { !$0.isNaN } + [1.5]
+        Self.atEveryLevel { level in
         for element in [WeightElement.f16, .bf16] {
             var narrowed = [UInt16](repeating: 0, count: inputs.count)
             narrowed.withUnsafeMutableBytes {
@@ -151,8 +152,9 @@ struct KernelTests {
             for (value, bits) in zip(inputs, narrowed) {
                 let expected =
                     element == .f16 ? HalfPrecision.floatToFloat16(value) : HalfPrecision.floatToBFloat16(value)
-                #expect(bits == expected, "\(element) \(value): \(bits) vs \(expected)")
+                #expect(bits == expected, "level \(level) \(element) \(value): \(bits) vs \(expected)")
             }
+        }
         }
     }
 
