@@ -24,7 +24,7 @@ final class WeightStorage: @unchecked Sendable {
 
     /// Rounds `count` float32 values at `values` into owned memory of type `element`, 16 Mi values
     /// at a time, calling `done(range)` after each piece (the loader releases the file pages it read).
-    init(
+    convenience init(
         converting values: UnsafePointer<Float>, count: Int, to element: WeightElement,
         done: (Range<Int>) -> Void = { _ in }
     ) {
@@ -35,16 +35,12 @@ final class WeightStorage: @unchecked Sendable {
                 values + start, count: piece.count, to: element, into: memory + start * element.byteWidth)
             done(piece)
         }
-        self.base = UnsafeRawPointer(memory)
-        self.count = count
-        self.element = element
-        self.owner = nil
-        self.allocated = memory
+        self.init(owning: memory, count: count, element: element)
     }
 
     /// Owned memory of `count` elements of type `element`, filled block by block (in parallel) by
     /// `fill(range, target)`, which writes the float32 values of `range` to `target[0 ..< range.count]`.
-    init(
+    convenience init(
         count: Int, element: WeightElement, block: Int,
         fill: (Range<Int>, UnsafeMutablePointer<Float>) -> Void
     ) {
@@ -56,16 +52,19 @@ final class WeightStorage: @unchecked Sendable {
                 let range = (b * block)..<min(count, (b + 1) * block)
                 if let scratch {
                     fill(range, scratch)
-                    let target = memory + range.lowerBound * element.byteWidth
-                    switch element {
-                    case .f16, .bf16: Kernels.narrow(scratch, count: range.count, to: element, into: target)
-                    case .f32: break
-                    }
+                    Kernels.narrow(
+                        scratch, count: range.count, to: element,
+                        into: memory + range.lowerBound * element.byteWidth)
                 } else {
                     fill(range, memory.assumingMemoryBound(to: Float.self) + range.lowerBound)
                 }
             }
         }
+        self.init(owning: memory, count: count, element: element)
+    }
+
+    /// Takes ownership of `memory` from ``allocateWeights(byteCount:)``.
+    private init(owning memory: UnsafeMutableRawPointer, count: Int, element: WeightElement) {
         self.base = UnsafeRawPointer(memory)
         self.count = count
         self.element = element
@@ -139,11 +138,7 @@ struct WeightMatrix: Sendable {
 
     /// Row `index` widened to float32 into `target` (`columns` floats).
     func row(_ index: Int, into target: UnsafeMutablePointer<Float>) {
-        let source = storage.base + index * columns * element.byteWidth
-        switch element {
-        case .f32: target.update(from: source.assumingMemoryBound(to: Float.self), count: columns)
-        case .f16, .bf16: Kernels.widen(element, source, count: columns, into: target)
-        }
+        Kernels.widen(element, storage.base + index * columns * element.byteWidth, count: columns, into: target)
     }
 }
 

@@ -17,45 +17,32 @@
 static int ck_avx2_state = -1;
 static int ck_avx512_state = -1;
 
-int ck_uses_avx2(void) {
-#if CK_X86
-    if (ck_avx2_state < 0) {
-        __builtin_cpu_init();
-        ck_avx2_state = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                        __builtin_cpu_supports("f16c");
-    }
-    return ck_avx2_state;
-#else
-    return 0;
-#endif
-}
-
-/// 1 when the AVX-512F row kernel may run (on top of the AVX2 level).
-static int ck_uses_avx512(void) {
-#if CK_X86
-    if (ck_avx512_state < 0) {
-        __builtin_cpu_init();
-        ck_avx512_state = ck_uses_avx2() && __builtin_cpu_supports("avx512f");
-    }
-    return ck_avx512_state;
-#else
-    return 0;
-#endif
-}
-
-void ck_limit_level(int level) {
+/// Sets both levels from what the CPU has, capped at `level` (0 portable, 1 AVX2, 2 AVX-512).
+static void ck_detect(int level) {
 #if CK_X86
     __builtin_cpu_init();
     int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-    int avx512 = avx2 && __builtin_cpu_supports("avx512f");
     ck_avx2_state = avx2 && level >= 1;
-    ck_avx512_state = avx512 && level >= 2;
+    ck_avx512_state = avx2 && __builtin_cpu_supports("avx512f") && level >= 2;
 #else
     (void)level;
+    ck_avx2_state = 0;
+    ck_avx512_state = 0;
 #endif
 }
 
-int ck_row_kernel_width(void) { return ck_uses_avx512() ? 16 : ck_uses_avx2() ? 8 : 1; }
+int ck_uses_avx2(void) {
+    if (ck_avx2_state < 0) ck_detect(2);
+    return ck_avx2_state;
+}
+
+/// 1 when the AVX-512F bodies may run (on top of the AVX2 level).
+static int ck_uses_avx512(void) {
+    if (ck_avx512_state < 0) ck_detect(2);
+    return ck_avx512_state;
+}
+
+void ck_limit_level(int level) { ck_detect(level); }
 
 // MARK: - Scalar math shared by the portable bodies and the loop tails
 

@@ -77,9 +77,6 @@ public enum Kernels {
     /// has) from now on; 2 restores the default. Tests use it to run every body on one machine.
     public static func limitLevel(_ level: Int) { ck_limit_level(Int32(level)) }
 
-    /// Vector width in floats of the streaming row kernel: 16 (AVX-512F), 8 (AVX2) or 1.
-    public static var rowKernelWidth: Int { Int(ck_row_kernel_width()) }
-
     /// Elements per parallel piece of an element-wise kernel.
     static let elementGrain = 1 << 16
 
@@ -160,11 +157,9 @@ public enum Kernels {
         }
     }
 
-    static let splitGEMM = ProcessInfo.processInfo.environment["STEER_SPLIT_GEMM"] == "1"
-
-    /// Largest input batch handled by the streaming row kernel; larger batches go through BLAS sgemm.
-    public static let streamingBatchLimit =
-        Int(ProcessInfo.processInfo.environment["STEER_STREAMING_LIMIT"] ?? "") ?? 8
+    /// Largest input batch handled by the streaming row kernel; larger batches are packed (or go
+    /// through BLAS sgemm without AVX-512).
+    public static let streamingBatchLimit = 8
 
     /// Which kernel runs products with more than ``streamingBatchLimit`` rows: the packed AVX-512
     /// kernel when the CPU has it, OpenBLAS sgemm otherwise (or when `STEER_GEMM=blas`).
@@ -250,7 +245,7 @@ public enum Kernels {
                 b: operand.weights.assumingMemoryBound(to: Float.self), ldb: columns, c: y, ldc: rows)
             return
         }
-        let panelRows = max(16, (1 << 20) / max(columns, 1))
+        let panelRows = blasPanelRows(columns: columns)
         for start in stride(from: 0, to: rows, by: panelRows) {
             let count = min(panelRows, rows - start)
             widen(
@@ -265,6 +260,9 @@ public enum Kernels {
     /// Scratch floats ``multiply(_:count:weights:element:rows:columns:into:scratch:)`` needs for `count`
     /// input rows of `columns` values.
     public static func scratchFloats(count: Int, columns: Int) -> Int {
-        max(Int(ck_packed_input_floats(count, columns)), max(16, (1 << 20) / max(columns, 1)) * columns)
+        max(Int(ck_packed_input_floats(count, columns)), blasPanelRows(columns: columns) * columns)
     }
+
+    /// Weight rows widened per sgemm call on the BLAS path for half precision: about 1 Mi floats.
+    private static func blasPanelRows(columns: Int) -> Int { max(16, (1 << 20) / max(columns, 1)) }
 }

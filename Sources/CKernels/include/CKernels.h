@@ -22,8 +22,6 @@ int ck_uses_avx2(void);
 /// default. Every level computes the same formulas, so a kernel running meanwhile stays correct.
 void ck_limit_level(int level);
 
-/// Vector width in floats of the row kernel in use: 16 (AVX-512F), 8 (AVX2) or 1 (portable).
-int ck_row_kernel_width(void);
 
 /// `x[i] = cap · tanh(x[i] / cap)`.
 void ck_softcap(float *x, long n, float cap);
