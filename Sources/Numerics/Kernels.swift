@@ -34,10 +34,13 @@ public struct WeightOperand {
     }
 }
 
-/// Splits index ranges over the machine's cores (GCD's `concurrentPerform`, dynamically scheduled).
+/// Splits index ranges over the machine's cores: a pool of spinning workers (``ck_pool_run``), or
+/// GCD's `concurrentPerform` when the pool is busy; pieces are claimed dynamically either way.
 public enum Parallel {
     /// Number of cores used.
     public static let width = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// `STEER_PARALLEL=gcd` runs every region through GCD instead of the spinning pool (to compare).
+    static let poolDisabled = ProcessInfo.processInfo.environment["STEER_PARALLEL"] == "gcd"
 
     /// Calls `body` on consecutive sub-ranges of `0..<count`, each at least `grain` long (except the
     /// last) and a multiple of `alignment`, in parallel when there is more than one.
@@ -52,10 +55,20 @@ public enum Parallel {
         let size = (even + alignment - 1) / alignment * alignment
         let chunks = (count + size - 1) / size
         withoutActuallyEscaping(body) { body in
-            // The callers' closures share raw buffers on purpose: every piece writes its own range.
-            let shared = UncheckedSendable(body)
-            DispatchQueue.concurrentPerform(iterations: chunks) { i in
-                shared.value((i * size)..<min(count, (i + 1) * size))
+            var piece: (Int) -> Void = { i in body((i * size)..<min(count, (i + 1) * size)) }
+            let ran =
+                poolDisabled
+                ? 0
+                : withUnsafeMutablePointer(to: &piece) { context in
+                    ck_pool_run(
+                        chunks, { context, i in context!.assumingMemoryBound(to: ((Int) -> Void).self).pointee(i) },
+                        context)
+                }
+            if ran == 0 {
+                // The pool is busy (a nested region, or another thread's): let GCD run this one. The
+                // callers' closures share raw buffers on purpose: every piece writes its own range.
+                let shared = UncheckedSendable(piece)
+                DispatchQueue.concurrentPerform(iterations: chunks) { i in shared.value(i) }
             }
         }
     }

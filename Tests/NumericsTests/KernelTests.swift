@@ -2,6 +2,7 @@ import Foundation
 import Numerics
 import SteeringCore
 import SteeringTestSupport
+import Synchronization
 import Testing
 
 /// The vectorised kernels against double-precision renderings of their formulas. Lengths include
@@ -144,17 +145,17 @@ struct KernelTests {
         for _ in 0..<20000 { inputs.append(Float(bitPattern: UInt32.random(in: 0...UInt32.max, using: &rng))) }
         inputs = inputs.filter { !$0.isNaN } + [1.5]
         Self.atEveryLevel { level in
-        for element in [WeightElement.f16, .bf16] {
-            var narrowed = [UInt16](repeating: 0, count: inputs.count)
-            narrowed.withUnsafeMutableBytes {
-                Kernels.narrow(inputs, count: inputs.count, to: element, into: $0.baseAddress!)
+            for element in [WeightElement.f16, .bf16] {
+                var narrowed = [UInt16](repeating: 0, count: inputs.count)
+                narrowed.withUnsafeMutableBytes {
+                    Kernels.narrow(inputs, count: inputs.count, to: element, into: $0.baseAddress!)
+                }
+                for (value, bits) in zip(inputs, narrowed) {
+                    let expected =
+                        element == .f16 ? HalfPrecision.floatToFloat16(value) : HalfPrecision.floatToBFloat16(value)
+                    #expect(bits == expected, "level \(level) \(element) \(value): \(bits) vs \(expected)")
+                }
             }
-            for (value, bits) in zip(inputs, narrowed) {
-                let expected =
-                    element == .f16 ? HalfPrecision.floatToFloat16(value) : HalfPrecision.floatToBFloat16(value)
-                #expect(bits == expected, "level \(level) \(element) \(value): \(bits) vs \(expected)")
-            }
-        }
         }
     }
 
@@ -207,5 +208,43 @@ struct KernelTests {
             }
             #expect((0..<count).allSatisfy { hits[$0] == 1 }, "count \(count)")
         }
+    }
+
+    /// Runs `regions` parallel regions of varied sizes; true when each index was hit exactly once.
+    static func regions(_ regions: Int, nested: Bool, pauseEvery: Int) -> Bool {
+        var ok = true
+        for region in 0..<regions {
+            let count = 1 + (region * 37) % 300
+            let hits = UnsafeMutablePointer<Int>.allocate(capacity: count)
+            hits.initialize(repeating: 0, count: count)
+            defer { hits.deallocate() }
+            Parallel.forEach(count: count, grain: 8) { range in
+                if nested {
+                    // A region inside a region: the pool is busy, so this one goes through GCD.
+                    Parallel.forEach(count: range.count, grain: 2) { inner in
+                        for i in inner { hits[range.lowerBound + i] += 1 }
+                    }
+                } else {
+                    for i in range { hits[i] += 1 }
+                }
+            }
+            ok = ok && (0..<count).allSatisfy { hits[$0] == 1 }
+            // Long enough for idle workers to stop spinning and sleep.
+            if pauseEvery > 0, region % pauseEvery == 0 { usleep(3000) }
+        }
+        return ok
+    }
+
+    @Test("the worker pool runs every piece once across many regions, idle gaps, nesting and concurrent callers")
+    func poolUnderLoad() {
+        #expect(Self.regions(5000, nested: false, pauseEvery: 0))
+        #expect(Self.regions(40, nested: false, pauseEvery: 1))
+        #expect(Self.regions(500, nested: true, pauseEvery: 50))
+        let results = Mutex([Bool](repeating: false, count: 4))
+        DispatchQueue.concurrentPerform(iterations: 4) { caller in
+            let ok = Self.regions(1000, nested: caller == 0, pauseEvery: 97)
+            results.withLock { $0[caller] = ok }
+        }
+        #expect(results.withLock { $0 } == [true, true, true, true])
     }
 }

@@ -81,6 +81,20 @@ int ck_gemm_packed_available(void);
 void ck_gemm_packed(ck_weight_type type, const void *w, long k, long row_begin, long row_end, const float *packed,
                     long m, float *y, long ldy, float *widened);
 
+// MARK: Worker pool
+
+/// One index of a parallel region: `task(context, index)`.
+typedef void (*ck_task)(void *context, long index);
+
+/// Number of worker threads beside the caller (cores − 1), started on first use.
+int ck_pool_workers(void);
+
+/// Calls `task(context, i)` once for every `i < count`, on the calling thread and the pool's workers
+/// (which spin briefly between regions, then sleep), and returns 1 when all have finished. Returns 0
+/// without running anything when the pool is already running a region (a nested or concurrent call):
+/// the caller then runs the indices some other way.
+int ck_pool_run(long count, ck_task task, void *context);
+
 #ifdef __cplusplus
 }
 #endif
