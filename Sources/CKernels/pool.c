@@ -1,7 +1,7 @@
 // See CKernels.h, "Worker pool". The pool's workers wait for work by spinning on a generation
 // counter for a short while and only then sleep on a condition variable, so the many short
-// parallel regions of batch-1 decoding (about 200 per token) start on every core at once instead
-// of waiting for a sleeping thread to be woken (GCD's wake-up costs ~50 µs per region here).
+// parallel regions of batch-1 decoding (about 130 per token for Gemma-2-2B) start on every core at
+// once instead of waiting ~45 µs for a sleeping GCD thread to be woken.
 #include "CKernels.h"
 
 #include <pthread.h>

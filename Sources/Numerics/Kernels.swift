@@ -39,12 +39,15 @@ public struct WeightOperand {
 public enum Parallel {
     /// Number of cores used.
     public static let width = max(1, ProcessInfo.processInfo.activeProcessorCount)
-    /// `STEER_PARALLEL=gcd` runs every region through GCD instead of the spinning pool (to compare).
-    static let poolDisabled = ProcessInfo.processInfo.environment["STEER_PARALLEL"] == "gcd"
+    /// Whether regions use the spinning pool: yes unless `STEER_PARALLEL=gcd` (to compare).
+    public static let usesPool = ProcessInfo.processInfo.environment["STEER_PARALLEL"] != "gcd"
 
     /// Calls `body` on consecutive sub-ranges of `0..<count`, each at least `grain` long (except the
-    /// last) and a multiple of `alignment`, in parallel when there is more than one.
-    public static func forEach(count: Int, grain: Int, alignment: Int = 1, _ body: (Range<Int>) -> Void) {
+    /// last) and a multiple of `alignment`, in parallel when there is more than one; through the
+    /// pool when `pool` (default ``usesPool``), through GCD otherwise.
+    public static func forEach(
+        count: Int, grain: Int, alignment: Int = 1, pool: Bool = usesPool, _ body: (Range<Int>) -> Void
+    ) {
         guard count > 0 else { return }
         let pieces = min(width * 4, max(1, count / max(grain, 1)))
         if pieces == 1 || width == 1 {
@@ -57,7 +60,7 @@ public enum Parallel {
         withoutActuallyEscaping(body) { body in
             var piece: (Int) -> Void = { i in body((i * size)..<min(count, (i + 1) * size)) }
             let ran =
-                poolDisabled
+                !pool
                 ? 0
                 : withUnsafeMutablePointer(to: &piece) { context in
                     ck_pool_run(

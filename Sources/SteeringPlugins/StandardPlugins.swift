@@ -2,8 +2,8 @@ import Estimators
 import Gemma2
 import Judges
 import JumpReLUSAE
-import Strategies
 public import SteeringCore
+import Strategies
 
 // The composition root: the only file that knows every plugin. Each plugin module exposes a
 // `register(in:)` function; adding a plugin means one line here and one dependency in Package.swift.

@@ -1,4 +1,5 @@
 import SteeringCore
+
 // Element-type conversions shared by the safetensors and npy readers and writers. The 16-bit float
 // formats are converted bit by bit so the results are identical on every platform.
 

@@ -76,10 +76,10 @@ def has_pt_metadata(model_dir):
 
 
 def load_without_metadata(model_dir):
-    """transformers 4.46 refuses safetensors files without {"format": "pt"} metadata, which
-    make_random_checkpoint.py does not write. This builds the same model with transformers on the meta
-    device and reads every tensor straight into its parameter with plain file reads (no mmap, no
-    second copy), so the peak is the model's own 10.5 GB."""
+    """transformers 4.46 refuses safetensors files without {"format": "pt"} metadata, which random
+    checkpoints from before make_random_checkpoint.py wrote it lack. This builds the same model with
+    transformers on the meta device and reads every tensor straight into its parameter with plain
+    file reads (no mmap, no second copy), so the peak is the model's own 10.5 GB."""
     from accelerate import init_empty_weights
 
     config = AutoConfig.from_pretrained(model_dir)

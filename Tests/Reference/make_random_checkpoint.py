@@ -73,7 +73,8 @@ def main():
             shutil.copy(src, os.path.join(args.out, name))
 
     specs = tensor_specs(c)
-    header, offset = {}, 0
+    # transformers 4.x loads only safetensors files that carry {"format": "pt"}, as real checkpoints do.
+    header, offset = {"__metadata__": {"format": "pt"}}, 0
     for name, shape, _ in specs:
         size = int(np.prod(shape)) * 4
         header[name] = {"dtype": "F32", "shape": list(shape), "data_offsets": [offset, offset + size]}

@@ -29,7 +29,7 @@ struct BenchCLITests {
             "b_generate_32x32_steered_tokens_per_second", "c_decode_batch1_64_tokens_per_second",
             "d_reencode_4x32_to_L1_sae64_tokens_per_second", "e_sgemm_gflops_m512", "e_kernel_gflops_m32",
             "e_memory_read_gbps", "a_prefill_8x64_all_logits_percent_of_sgemm", "c_decode_batch1_64_weight_gbps",
-            "peak_rss_bytes", "resident_weight_bytes",
+            "e_region_8x20us_pool_us", "e_region_8x20us_gcd_us", "peak_rss_bytes", "resident_weight_bytes",
         ] {
             let value = (json[key] as? NSNumber)?.doubleValue ?? -1
             #expect(value > 0, "\(key) = \(String(describing: json[key]))")

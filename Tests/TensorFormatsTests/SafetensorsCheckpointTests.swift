@@ -67,7 +67,8 @@ struct SafetensorsCheckpointTests {
             try writer.write(to: directory + "/copy.safetensors")
             #expect(try SafetensorsCheckpoint(directory: directory).tensorNames == ["w"])
             // Without model.safetensors every *.safetensors file is a shard, and they must not overlap.
-            try FileManager.default.moveItem(atPath: directory + "/model.safetensors", toPath: directory + "/a.safetensors")
+            try FileManager.default.moveItem(
+                atPath: directory + "/model.safetensors", toPath: directory + "/a.safetensors")
             let duplicate = expectFormatError { try SafetensorsCheckpoint(directory: directory) }
             #expect(duplicate?.tensor == "w")
         }

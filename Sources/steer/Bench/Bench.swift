@@ -97,6 +97,15 @@ struct Bench: AsyncParsableCommand {
             bandwidth = read
             results["e_memory_read_gbps"] = read
             report("e_memory_read", String(format: "%8.1f GB/s", read))
+            let pooled = FlopModel.measureRegion(pool: true)
+            let dispatched = FlopModel.measureRegion(pool: false)
+            results["e_region_8x20us_pool_us"] = pooled
+            results["e_region_8x20us_gcd_us"] = dispatched
+            report(
+                "e_parallel_region_8x20us",
+                String(
+                    format: "%8.1f µs with the worker pool, %.1f µs through GCD (ideal %.0f on %d cores)", pooled,
+                    dispatched, 160.0 / Double(Parallel.width), Parallel.width))
         }
 
         let start = ProgressReporter.now()
@@ -347,6 +356,24 @@ struct FlopModel {
             if i > 0 { times.append(ProgressReporter.now() - t0) }
         }
         return 2 * Double(m * n * k) / times.sorted()[times.count / 2] / 1e9
+    }
+
+    /// Mean µs of a parallel region of eight pieces that each busy-wait 20 µs, through the worker
+    /// pool or GCD, with 50 µs of serial work before each region (as between a decode step's
+    /// products): what starting the other cores costs.
+    static func measureRegion(pool: Bool, regions: Int = 2000) -> Double {
+        func busy(_ microseconds: Double) {
+            let end = ProgressReporter.now() + microseconds * 1e-6
+            while ProgressReporter.now() < end {}
+        }
+        var total = 0.0
+        for i in 0...regions {
+            busy(50)
+            let t0 = ProgressReporter.now()
+            Parallel.forEach(count: 8, grain: 1, pool: pool) { _ in busy(20) }
+            if i > 0 { total += ProgressReporter.now() - t0 }
+        }
+        return total / Double(regions) * 1e6
     }
 
     /// GB/s of streaming a 2 GiB float32 matrix through the batch-1 row kernel on every core: the
