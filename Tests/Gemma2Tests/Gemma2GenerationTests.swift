@@ -80,6 +80,31 @@ struct Gemma2GenerationTests {
         }
     }
 
+    @Test("all-position logits of long sequences (own product) and short ones (grouped) match each sequence alone")
+    func allPositionLogitsGrouping() throws {
+        let model = try Gemma2Fixtures.model("tiny-f32")
+        let vocab = model.configuration.vocabularySize
+        var rng = SeededGenerator(seed: 11)
+        // Around Gemma2Engine.headGroupRows: long ones get their own product, short ones are grouped
+        // (3 + 5 + 30 crosses the threshold mid-batch; 1 + 2 stay a trailing group).
+        let lengths = [40, 3, 5, 30, 33, 1, 2]
+        #expect(
+            lengths.contains { $0 >= Gemma2Engine.headGroupRows }
+                && lengths.contains { $0 < Gemma2Engine.headGroupRows })
+        let sequences = lengths.map { n in
+            [Int32(2)] + (1..<n).map { _ in Int32(3 + Int(rng.next() % UInt64(vocab - 3))) }
+        }
+        let batched = try model.forward(ForwardRequest(sequences: sequences, logits: .all))
+        #expect(batched.logits.count == sequences.count)
+        for (i, sequence) in sequences.enumerated() {
+            #expect(batched.logits[i].rows == sequence.count && batched.logits[i].columns == vocab)
+            let single = try model.forward(ForwardRequest(sequences: [sequence], logits: .all))
+            #expect(maxAbsDifference(batched.logits[i].values, single.logits[0].values) < 1e-5, "sequence \(i)")
+            let last = try model.forward(ForwardRequest(sequences: [sequence], logits: .last)).logits[0].values
+            #expect(maxAbsDifference(Array(batched.logits[i].values.suffix(vocab)), last) < 1e-5, "sequence \(i)")
+        }
+    }
+
     @Test("sampling is seeded: same seed same tokens, another seed other tokens")
     func seeded() throws {
         // A random model at a high temperature gives a flat next-token distribution, so samples really vary.
