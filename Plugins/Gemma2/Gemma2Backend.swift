@@ -92,6 +92,15 @@ public final class Gemma2Backend: ModelBackend {
     /// Bytes of the resident weight matrices.
     public var residentWeightBytes: Int { engine.weights.residentBytes }
 
+    /// Fraction of the resident weight memory on 2 MiB pages (nil where the OS does not say). For
+    /// weights in place this is the file mapping, whose pages depend on how the page cache was filled.
+    public var weightHugePageFraction: Double? {
+        HugePages.coverage(
+            of: engine.weights.matrices.map {
+                UnsafeRawBufferPointer(start: $0.storage.base, count: $0.storage.byteCount)
+            })
+    }
+
     /// Precision of the resident weight matrices (of the embedding; all matrices share it unless
     /// the checkpoint mixes dtypes).
     public var residentWeightElement: WeightElement { engine.weights.embedding.element }

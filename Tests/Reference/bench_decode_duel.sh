@@ -41,11 +41,11 @@ for round in $(seq 1 "$ROUNDS"); do
             *) echo "unknown mode: $mode (in-place, in-place-gcd, f32, f16, bf16)" >&2; exit 2 ;;
         esac
         gguf=$CACHE/gguf/$NAME-${precision/bf16/f16}.gguf
-        ours=$(env "${env[@]}" .build/release/steer bench --model "$MODEL" "${args[@]}" --only c --repeats 1 --json |
-            python3 -c 'import json,sys; print(json.load(sys.stdin)["c_decode_batch1_64_tokens_per_second"])')
+        read -r ours huge < <(env "${env[@]}" .build/release/steer bench --model "$MODEL" "${args[@]}" --only c --repeats 1 --json |
+            python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["c_decode_batch1_64_tokens_per_second"], d.get("weights_on_huge_pages_fraction", "?"))')
         theirs=$("$CACHE"/build-*/bin/llama-bench -m "$gguf" -t 2 -n 64 -p 0 -r 1 -o json 2>/dev/null |
             python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["avg_ts"])')
-        echo "[decode-duel] round $round, $mode: steer $ours tok/s, llama.cpp $theirs tok/s" >&2
+        echo "[decode-duel] round $round, $mode: steer $ours tok/s (weights on 2 MiB pages: $huge), llama.cpp $theirs tok/s" >&2
         LINES+=("$mode $ours $theirs")
     done
 done

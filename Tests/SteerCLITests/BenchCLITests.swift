@@ -34,6 +34,10 @@ struct BenchCLITests {
             let value = (json[key] as? NSNumber)?.doubleValue ?? -1
             #expect(value > 0, "\(key) = \(String(describing: json[key]))")
         }
+        #if os(Linux)
+            let huge = (json["weights_on_huge_pages_fraction"] as? NSNumber)?.doubleValue ?? -1
+            #expect(huge >= 0 && huge <= 1, "weights_on_huge_pages_fraction = \(huge)")
+        #endif
     }
 
     @Test("--model gives the time to first token; the table form prints every figure")

@@ -145,14 +145,23 @@ struct Bench: AsyncParsableCommand {
                 "avx512_products": Kernels.usesPackedKernel, "repeats": repeats,
             ], uniquingKeysWith: { $1 })
         if let ttft { results["ttft_seconds"] = ttft }
+        let hugePages = backend.weightHugePageFraction
+        if let hugePages { results["weights_on_huge_pages_fraction"] = hugePages }
         if !json {
             print(
                 String(
-                    format: "%@ weights, %.2f GB resident (%d matrices in place), ready in %.1f s%@; %d cores",
+                    format: "%@ weights, %.2f GB resident (%d matrices in place%@), ready in %.1f s%@; %d cores",
                     backend.residentWeightElement.rawValue, Double(backend.residentWeightBytes) / 1e9,
-                    backend.zeroCopyWeightCount, loadSeconds,
+                    backend.zeroCopyWeightCount,
+                    hugePages.map { String(format: "; %.0f %% on 2 MiB pages", $0 * 100) } ?? "", loadSeconds,
                     ttft.map { String(format: ", first token after %.2f s", $0) } ?? "",
                     Parallel.width))
+            if let hugePages, hugePages < 0.5, backend.zeroCopyWeightCount > 0 {
+                fflush(nil)  // the line above first
+                printError(
+                    "note: the checkpoint's page cache is mostly on 4 KiB pages (a copy written in small pieces, or memory pressure when it was read), which batch-1 decoding streams more slowly than 2 MiB pages. Drop the file from the cache (dd if=FILE iflag=nocache count=0) so the next load reads it onto 2 MiB pages, or copy the weights into huge-page memory with --weights \(backend.residentWeightElement.rawValue)."
+                )
+            }
         }
 
         func measure(_ name: String, tokens: Int, flops: Double, rateRows: Int?, _ body: () throws -> Void) rethrows {
