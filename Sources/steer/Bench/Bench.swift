@@ -105,7 +105,7 @@ struct Bench: AsyncParsableCommand {
                 "e_parallel_region_8x20us",
                 String(
                     format: "%8.1f µs with the worker pool, %.1f µs through GCD (ideal %.0f on %d cores)", pooled,
-                    dispatched, 160.0 / Double(Parallel.width), Parallel.width))
+                    dispatched, 20.0 * Double((8 + Parallel.width - 1) / Parallel.width), Parallel.width))
         }
 
         let start = ProgressReporter.now()
