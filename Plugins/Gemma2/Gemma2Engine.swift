@@ -194,7 +194,7 @@ struct Gemma2Engine: Sendable {
     ) -> [Matrix] {
         let vocab = config.vocabularySize
         var result = [Matrix?](repeating: nil, count: entries.count)
-        var group: [Int] = []
+        var group: [Int] = [], groupRows = 0
         func flushGroup() {
             guard !group.isEmpty else { return }
             let rows = group.flatMap { e in rowStart[e]..<(rowStart[e] + entries[e].tokens.count) }
@@ -206,6 +206,7 @@ struct Gemma2Engine: Sendable {
                 offset += entries[e].tokens.count
             }
             group = []
+            groupRows = 0
         }
         for (e, entry) in entries.enumerated() {
             let count = entry.tokens.count
@@ -218,7 +219,8 @@ struct Gemma2Engine: Sendable {
                 result[e] = Matrix(rows: count, columns: vocab, values: values)
             } else {
                 group.append(e)
-                if group.reduce(0, { $0 + entries[$1].tokens.count }) >= Self.headGroupRows { flushGroup() }
+                groupRows += count
+                if groupRows >= Self.headGroupRows { flushGroup() }
             }
         }
         flushGroup()

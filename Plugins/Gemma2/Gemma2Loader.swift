@@ -7,9 +7,9 @@ extension Gemma2Weights {
     /// Loads and strictly checks every tensor of a Hugging Face Gemma-2 checkpoint. Without
     /// `resident`, weight matrices stay in the file's precision and are used in place from the file
     /// mapping (no copy: the fastest start). With it, each is converted (or copied) once into owned
-    /// memory on transparent huge pages, which batch-1 decoding streams about 1.5× faster than the
-    /// 4 KiB pages of a file mapping; file pages are released as they are read, so the process never
-    /// holds both copies of more than a slice of one tensor.
+    /// memory on transparent huge pages, which batch-1 decoding streams faster than a file mapping
+    /// whose page cache sits on 4 KiB pages (Docs/Benchmarks.md); file pages are released as they are
+    /// read, so the process never holds both copies of more than a slice of one tensor.
     /// - Throws: ``Gemma2Error/weightProblems(directory:problems:)`` listing every missing,
     ///   unexpected or mis-shaped tensor at once.
     static func load(

@@ -151,39 +151,32 @@ if has_step run; then
     # One warm-up pass plus REPS timed passes of each batched-bench configuration (a repeated -npl value
     # runs the whole configuration again in the same process; the first is dropped when parsing).
     repeat_npl() { local s=$1; for ((i = 0; i < REPS; i++)); do s="$s,$1"; done; echo "$s"; }
+    # Runs benchmark NAME of GGUF type $ty: the load average before it, /usr/bin/time around it, its
+    # output and log in $RESULTS, its wall time in $TIMES; on failure the log's tail and exit 1.
+    run_step() {
+        local name=$1 message=$2 t0
+        shift 2
+        t0=$(now)
+        cut -d' ' -f1 /proc/loadavg > "$RESULTS/$ty-$name.loadavg"
+        log "[$ty] $message"
+        /usr/bin/time -v -o "$RESULTS/$ty-$name.time" "$@" \
+            >"$RESULTS/$ty-$name.out" 2>"$RESULTS/$ty-$name.log" \
+            || { tail -30 "$RESULTS/$ty-$name.log" >&2; exit 1; }
+        echo "run-$ty-$name $(elapsed "$t0")" >> "$TIMES"
+    }
     for ty in ${TYPES//,/ }; do
         m=$(gguf_path "$ty")
         [[ -f $m.done ]] || { echo "missing $m (run the convert step)" >&2; exit 1; }
-        t0=$(now)
-        cut -d' ' -f1 /proc/loadavg > "$RESULTS/$ty-prefill.loadavg"
-        log "[$ty] llama-batched-bench prefill $NPL_PREFILL x $NPP_PREFILL"
         # -c 8192: the KV cache must hold npl*(npp+ntg) cells, else batched-bench silently skips the case.
         # -b/-ub 512: the 8 x 64 prompt tokens are decoded as one batch.
-        /usr/bin/time -v -o "$RESULTS/$ty-prefill.time" \
-            "$BIN/llama-batched-bench" -m "$m" -t "$THREADS" -tb "$THREADS" -c 8192 -b 512 -ub 512 \
-            -npp $NPP_PREFILL -ntg 1 -npl "$(repeat_npl $NPL_PREFILL)" --output-format jsonl -lv 4 \
-            >"$RESULTS/$ty-prefill.out" 2>"$RESULTS/$ty-prefill.log" \
-            || { tail -30 "$RESULTS/$ty-prefill.log" >&2; exit 1; }
-        echo "run-$ty-prefill $(elapsed "$t0")" >> "$TIMES"
-
-        t0=$(now)
-        cut -d' ' -f1 /proc/loadavg > "$RESULTS/$ty-generate.loadavg"
-        log "[$ty] llama-batched-bench generation $NPL_GEN sequences x ($NPP_GEN prompt + $NTG_GEN new)"
-        /usr/bin/time -v -o "$RESULTS/$ty-generate.time" \
-            "$BIN/llama-batched-bench" -m "$m" -t "$THREADS" -tb "$THREADS" -c 8192 -b 512 -ub 512 \
-            -npp $NPP_GEN -ntg $NTG_GEN -npl "$(repeat_npl $NPL_GEN)" --output-format jsonl -lv 4 \
-            >"$RESULTS/$ty-generate.out" 2>"$RESULTS/$ty-generate.log" \
-            || { tail -30 "$RESULTS/$ty-generate.log" >&2; exit 1; }
-        echo "run-$ty-generate $(elapsed "$t0")" >> "$TIMES"
-
-        t0=$(now)
-        cut -d' ' -f1 /proc/loadavg > "$RESULTS/$ty-decode.loadavg"
-        log "[$ty] llama-bench batch-1 decode of $NGEN_DECODE tokens"
-        /usr/bin/time -v -o "$RESULTS/$ty-decode.time" \
-            "$BIN/llama-bench" -m "$m" -t "$THREADS" -n $NGEN_DECODE -p 0 -r "$REPS" -o json \
-            >"$RESULTS/$ty-decode.out" 2>"$RESULTS/$ty-decode.log" \
-            || { tail -30 "$RESULTS/$ty-decode.log" >&2; exit 1; }
-        echo "run-$ty-decode $(elapsed "$t0")" >> "$TIMES"
+        batched=("$BIN/llama-batched-bench" -m "$m" -t "$THREADS" -tb "$THREADS" -c 8192 -b 512 -ub 512
+            --output-format jsonl -lv 4)
+        run_step prefill "llama-batched-bench prefill $NPL_PREFILL x $NPP_PREFILL" \
+            "${batched[@]}" -npp $NPP_PREFILL -ntg 1 -npl "$(repeat_npl $NPL_PREFILL)"
+        run_step generate "llama-batched-bench generation $NPL_GEN sequences x ($NPP_GEN prompt + $NTG_GEN new)" \
+            "${batched[@]}" -npp $NPP_GEN -ntg $NTG_GEN -npl "$(repeat_npl $NPL_GEN)"
+        run_step decode "llama-bench batch-1 decode of $NGEN_DECODE tokens" \
+            "$BIN/llama-bench" -m "$m" -t "$THREADS" -n $NGEN_DECODE -p 0 -r "$REPS" -o json
     done
 fi
 

@@ -190,15 +190,19 @@ struct Bench: AsyncParsableCommand {
             line += String(format: "  [%.2f s for %d tokens]", median, tokens)
             report(name, line)
         }
-        if figures.contains("a") {
+        /// (a): a forward pass over 8 × 64 tokens with last- or all-position logits.
+        func measurePrefill(allLogits: Bool) throws {
             let batch = sequences(8, 64)
             try measure(
-                "a_prefill_8x64_last_logits", tokens: 8 * 64,
-                flops: shape.flops(sequences: 8, positions: 64, layers: d.layerCount, logitRows: 8), rateRows: 512
+                "a_prefill_8x64_\(allLogits ? "all" : "last")_logits", tokens: 8 * 64,
+                flops: shape.flops(
+                    sequences: 8, positions: 64, layers: d.layerCount, logitRows: allLogits ? 8 * 64 : 8),
+                rateRows: 512
             ) {
-                _ = try backend.forward(ForwardRequest(sequences: batch, logits: .last))
+                _ = try backend.forward(ForwardRequest(sequences: batch, logits: allLogits ? .all : .last))
             }
         }
+        if figures.contains("a") { try measurePrefill(allLogits: false) }
         if figures.contains("b") {
             let prompts = sequences(32, 3)
             let sampling = SamplingConfig(temperature: 1, topK: 50, maxNewTokens: 32, stopAtEOS: false, seed: 3)
@@ -240,19 +244,13 @@ struct Bench: AsyncParsableCommand {
             }
         }
         // Peak memory of inference proper, then of the figure whose output alone is 0.5 GB at this
-        // shape (every position's logits: 512 × vocabulary floats, plus the same again in scratch).
+        // shape (every position's logits: 512 × vocabulary floats).
         let peak = peakResidentBytes()
         results["peak_rss_bytes"] = peak
         results["peak_rss_over_weights"] = Double(peak) / Double(backend.residentWeightBytes)
         var peakWithLogits: Int?
         if figures.contains("a") {
-            let batch = sequences(8, 64)
-            try measure(
-                "a_prefill_8x64_all_logits", tokens: 8 * 64,
-                flops: shape.flops(sequences: 8, positions: 64, layers: d.layerCount, logitRows: 512), rateRows: 512
-            ) {
-                _ = try backend.forward(ForwardRequest(sequences: batch, logits: .all))
-            }
+            try measurePrefill(allLogits: true)
             peakWithLogits = peakResidentBytes()
             results["peak_rss_with_all_logits_bytes"] = peakWithLogits
             results["peak_rss_with_all_logits_over_weights"] =
