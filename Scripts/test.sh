@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The project's test command: installs missing system libraries, fetches the real Gemma tokenizer
-# into .cache/ (not committed; see Tests/Reference/README.md), builds everything and runs the suite.
+# and google/gemma-3-270m into .cache/ (not committed; see Tests/Reference/README.md), builds everything and runs the suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 Scripts/bootstrap.sh
 if [[ -x Tests/Reference/fetch_gemma_tokenizer.sh ]]; then Tests/Reference/fetch_gemma_tokenizer.sh; fi
+# The real google/gemma-3-270m (Gemma Terms of Use: cached, never committed); its tests fail without it.
+Scripts/fetch-gemma3-270m.sh >/dev/null
 # Python readers that some tests drive (the store's lmdb reader, the gguf check); those tests skip with a
 # message when the packages cannot be installed.
 if command -v python3 >/dev/null 2>&1 && ! python3 -c "import lmdb, gguf, numpy" 2>/dev/null; then
