@@ -11,7 +11,7 @@
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
-    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("ExistentialAny")
 ]
 
 /// Numeric kernels are unusably slow without the optimizer, even in debug builds of the tests.
@@ -53,15 +53,22 @@ let package = Package(
         .target(name: "TensorFormats", dependencies: ["SteeringCore", "CZlib"], swiftSettings: optimizedSettings),
         .target(
             name: "ArtifactStore",
-            dependencies: ["SteeringCore", "TensorFormats", "CLMDB", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                "SteeringCore", "TensorFormats", "CLMDB", .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: swiftSettings),
+
+        // The shared decoder runtime: weights, KV cache, step loop, forward / generate / loss, hooks.
+        .target(
+            name: "TransformerRuntime", dependencies: ["SteeringCore", "Numerics"], swiftSettings: optimizedSettings),
 
         // MARK: Plugins (framework plugin modules; see README "Why Plugins/")
         .target(
             name: "GemmaTokenizer", dependencies: ["SteeringCore"], path: "Plugins/GemmaTokenizer",
             swiftSettings: optimizedSettings),
         .target(
-            name: "Gemma2", dependencies: ["SteeringCore", "Numerics", "TensorFormats", "GemmaTokenizer"],
+            name: "Gemma2",
+            dependencies: ["SteeringCore", "Numerics", "TensorFormats", "TransformerRuntime", "GemmaTokenizer"],
             path: "Plugins/Gemma2", swiftSettings: optimizedSettings),
         .target(
             name: "JumpReLUSAE", dependencies: ["SteeringCore", "Numerics", "TensorFormats"],
@@ -88,7 +95,8 @@ let package = Package(
         .executableTarget(
             name: "steer",
             dependencies: [
-                "SteeringCore", "SteeringPlugins", "ArtifactStore", "TensorFormats", "Numerics", "Pipeline", "Judges", "Gemma2",
+                "SteeringCore", "SteeringPlugins", "ArtifactStore", "TensorFormats", "Numerics", "Pipeline", "Judges",
+                "Gemma2",
                 "JumpReLUSAE", "Estimators",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -96,7 +104,8 @@ let package = Package(
 
         // MARK: Tests
         .target(
-            name: "SteeringTestSupport", dependencies: ["SteeringCore", "Numerics"], path: "Tests/Support/SteeringTestSupport",
+            name: "SteeringTestSupport", dependencies: ["SteeringCore", "Numerics"],
+            path: "Tests/Support/SteeringTestSupport",
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "store-test-writer", dependencies: ["SteeringCore", "ArtifactStore"],
@@ -119,7 +128,8 @@ let package = Package(
             name: "GemmaTokenizerTests", dependencies: ["GemmaTokenizer", "SteeringTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "Gemma2Tests", dependencies: ["Gemma2", "TensorFormats", "SteeringTestSupport"],
+            name: "Gemma2Tests",
+            dependencies: ["Gemma2", "TensorFormats", "TransformerRuntime", "SteeringTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "EstimatorsTests", dependencies: ["Estimators", "Pipeline", "SteeringTestSupport"],
@@ -128,7 +138,8 @@ let package = Package(
             name: "StrategiesTests", dependencies: ["Strategies", "JumpReLUSAE", "Gemma2", "SteeringTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "JudgesTests", dependencies: ["Judges", "Gemma2", "SteeringTestSupport"], swiftSettings: swiftSettings),
+            name: "JudgesTests", dependencies: ["Judges", "Gemma2", "SteeringTestSupport"], swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "PipelineTests",
             dependencies: ["Pipeline", "Gemma2", "JumpReLUSAE", "ArtifactStore", "SteeringTestSupport"],

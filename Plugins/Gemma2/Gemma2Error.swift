@@ -11,12 +11,6 @@ public enum Gemma2Error: Error, Sendable, Equatable {
     case unsupportedModelType(path: String, found: String, supported: [String])
     /// Tensors missing, unexpected or mis-shaped, all listed at once.
     case weightProblems(directory: String, problems: [String])
-    /// A token id outside the vocabulary.
-    case tokenOutOfRange(token: Int32, vocabularySize: Int)
-    /// A sequence longer than the model's context.
-    case sequenceTooLong(length: Int, maxPositions: Int)
-    /// An empty sequence was given where at least one token is needed.
-    case emptySequence(index: Int)
 }
 
 extension Gemma2Error: CustomStringConvertible {
@@ -34,13 +28,6 @@ extension Gemma2Error: CustomStringConvertible {
             let more = problems.count > 40 ? "\n  … and \(problems.count - 40) more" : ""
             return "\(directory): the checkpoint does not match its config.json (\(problems.count) problems):\n"
                 + shown + more + "\nCheck that config.json belongs to these weights and that every shard is complete."
-        case .tokenOutOfRange(let token, let vocabularySize):
-            return "token id \(token) is outside the vocabulary 0..<\(vocabularySize)."
-        case .sequenceTooLong(let length, let maxPositions):
-            return "sequence of \(length) tokens is longer than the model's context of \(maxPositions) positions; "
-                + "shorten the prompt or lower --max-new-tokens."
-        case .emptySequence(let index):
-            return "sequence \(index) is empty; every sequence needs at least one token (BOS)."
         }
     }
 }

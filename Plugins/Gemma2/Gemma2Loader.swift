@@ -2,6 +2,7 @@ import Foundation
 import Numerics
 import SteeringCore
 import TensorFormats
+import TransformerRuntime
 
 extension Gemma2Weights {
     /// Loads and strictly checks every tensor of a Hugging Face Gemma-2 checkpoint. Without

@@ -1,5 +1,6 @@
 import Numerics
 import SteeringCore
+import TransformerRuntime
 
 /// Registers the Gemma-2 backend as `gemma2`. Option `weights=f32|f16|bf16` sets the resident
 /// precision of the weight matrices (default: the checkpoint's own).

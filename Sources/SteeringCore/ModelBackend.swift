@@ -132,18 +132,24 @@ extension ModelBackend {
 
     /// Checks an intervention against this model's shape.
     public func validate(_ intervention: Intervention) throws(SteeringError) {
-        let d = descriptor
-        guard (0..<d.layerCount).contains(intervention.site.layer) else {
-            throw .indexOutOfRange(what: "steering layer", index: intervention.site.layer, validRange: 0..<d.layerCount)
+        try intervention.validate(for: descriptor)
+    }
+}
+
+extension Intervention {
+    /// Checks this intervention against a model's shape: layer in range, vector width, finite values.
+    public func validate(for d: ModelDescriptor) throws(SteeringError) {
+        guard (0..<d.layerCount).contains(site.layer) else {
+            throw .indexOutOfRange(what: "steering layer", index: site.layer, validRange: 0..<d.layerCount)
         }
-        guard intervention.vector.count == d.hiddenSize else {
+        guard vector.count == d.hiddenSize else {
             throw .shapeMismatch(
                 what: "steering vector for \(d.name)", expected: "\(d.hiddenSize) values (hidden size)",
-                got: "\(intervention.vector.count) values")
+                got: "\(vector.count) values")
         }
-        try Vector.checkFinite(intervention.vector, "steering vector")
-        guard intervention.scale.isFinite else {
-            throw .invalidArgument(what: "steering scale", problem: "must be finite, got \(intervention.scale)")
+        try Vector.checkFinite(vector, "steering vector")
+        guard scale.isFinite else {
+            throw .invalidArgument(what: "steering scale", problem: "must be finite, got \(scale)")
         }
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import SteeringCore
 import SteeringTestSupport
 import Testing
+import TransformerRuntime
 
 @testable import Gemma2
 
@@ -85,12 +86,12 @@ struct Gemma2GenerationTests {
         let model = try Gemma2Fixtures.model("tiny-f32")
         let vocab = model.configuration.vocabularySize
         var rng = SeededGenerator(seed: 11)
-        // Around Gemma2Engine.headGroupRows: long ones get their own product, short ones are grouped
+        // Around TransformerRuntime<Gemma2Blocks>.headGroupRows: long ones get their own product, short ones are grouped
         // (3 + 5 + 30 crosses the threshold mid-batch; 1 + 2 stay a trailing group).
         let lengths = [40, 3, 5, 30, 33, 1, 2]
         #expect(
-            lengths.contains { $0 >= Gemma2Engine.headGroupRows }
-                && lengths.contains { $0 < Gemma2Engine.headGroupRows })
+            lengths.contains { $0 >= TransformerRuntime<Gemma2Blocks>.headGroupRows }
+                && lengths.contains { $0 < TransformerRuntime<Gemma2Blocks>.headGroupRows })
         let sequences = lengths.map { n in
             [Int32(2)] + (1..<n).map { _ in Int32(3 + Int(rng.next() % UInt64(vocab - 3))) }
         }

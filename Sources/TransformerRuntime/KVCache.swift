@@ -1,16 +1,18 @@
 /// Keys and values (after RoPE) of every processed position, per layer and sequence, preallocated
 /// to each sequence's final length so decoding never reallocates.
-final class KVCache {
+public final class KVCache {
     /// `keys[layer][sequence]` holds `capacity[sequence] × width` floats.
-    private(set) var keys: [[UnsafeMutablePointer<Float>]]
-    private(set) var values: [[UnsafeMutablePointer<Float>]]
+    public private(set) var keys: [[UnsafeMutablePointer<Float>]]
+    public private(set) var values: [[UnsafeMutablePointer<Float>]]
     /// Positions already processed per sequence.
-    var lengths: [Int]
-    let capacities: [Int]
+    public var lengths: [Int]
+    /// Positions each sequence can hold.
+    public let capacities: [Int]
     /// `num_key_value_heads × head_dim`.
-    let width: Int
+    public let width: Int
 
-    init(layerCount: Int, width: Int, capacities: [Int]) {
+    /// Zeroed caches for `layerCount` layers and one sequence per capacity.
+    public init(layerCount: Int, width: Int, capacities: [Int]) {
         self.width = width
         self.capacities = capacities
         self.lengths = [Int](repeating: 0, count: capacities.count)
