@@ -33,6 +33,12 @@ struct FuzzTests {
         for name in archive.names { _ = try archive.array(name) }
     }
 
+    /// Opens GGUF bytes and dequantises every tensor.
+    private static func exerciseGGUF(_ bytes: [UInt8]) throws {
+        let file = try GGUFFile(mapping: MappedFile(copying: bytes, path: "fuzz.gguf"))
+        for name in file.tensorNames { _ = try file.floats(name) }
+    }
+
     private static func seedFiles() throws -> [(format: String, bytes: [UInt8], exercise: ([UInt8]) throws -> Void)] {
         var writer = SafetensorsWriter(metadata: ["format": "pt"])
         try writer.add("a", floats: [1, 2, 3, 4, 5, 6], shape: [2, 3], as: .bf16)
@@ -50,6 +56,11 @@ struct FuzzTests {
             ("npz", try FormatFixtures.bytes("stored.npz"), exerciseNPZ),
             ("npz", try FormatFixtures.bytes("deflated.npz"), exerciseNPZ),
             ("npz", try NPZ.encode(arrays, compressed: true, forceZip64: true), exerciseNPZ),
+            // One tensor of every dequantised block type; the file ends with tensor data, so every cut fails.
+            (
+                "gguf", [UInt8](try Data(contentsOf: URL(fileURLWithPath: fixturePath("gguf/quants.gguf")))),
+                exerciseGGUF
+            ),
         ]
     }
 
@@ -74,7 +85,7 @@ struct FuzzTests {
         }
     }
 
-    @Test("Random truncations always throw", arguments: ["safetensors", "npy", "npz"])
+    @Test("Random truncations always throw", arguments: ["safetensors", "npy", "npz", "gguf"])
     func truncations(format: String) throws {
         let seeds = try Self.seedFiles().filter { $0.format == format }
         var generator = SeededGenerator(seed: 1234)
@@ -88,6 +99,7 @@ struct FuzzTests {
         }
     }
 
+    // GGUF flips: GGUFQuantTests.flips (the quantised file is mostly tensor data, where flips legitimately read).
     @Test("Random byte flips either throw a TensorFormatError or read", arguments: ["safetensors", "npy", "npz"])
     func byteFlips(format: String) throws {
         let seeds = try Self.seedFiles().filter { $0.format == format }
@@ -107,7 +119,8 @@ struct FuzzTests {
         #expect(rejected > Self.casesPerFormat / 2)
     }
 
-    @Test("Structured damage: random header integers and garbage files", arguments: ["safetensors", "npy", "npz"])
+    @Test(
+        "Structured damage: random header integers and garbage files", arguments: ["safetensors", "npy", "npz", "gguf"])
     func targetedDamage(format: String) throws {
         let seeds = try Self.seedFiles().filter { $0.format == format }
         var generator = SeededGenerator(seed: 91)

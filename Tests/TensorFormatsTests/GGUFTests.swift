@@ -176,8 +176,11 @@ struct GGUFTests {
         // Tensor info fields: find the first tensor's type and offset (after its name and one dimension).
         let nameOffset = try #require(Self.find(Array("direction.3".utf8), in: good))
         let typeOffset = nameOffset + 11 + 4 + 8
+        // Q4_0 needs whole 32-element blocks; the tensor has 6 elements.
         let quantized = expectFormatError { try Self.exercise(patched(typeOffset, [2, 0, 0, 0])) }
-        #expect(quantized?.description.contains("quantized") == true)
+        #expect(quantized?.description.contains("block size 32") == true)
+        let unknown = expectFormatError { try Self.exercise(patched(typeOffset, [99, 0, 0, 0])) }
+        #expect(unknown?.description.contains("not a ggml type") == true)
         let misaligned = expectFormatError { try Self.exercise(patched(typeOffset + 4, [4, 0, 0, 0])) }
         #expect(misaligned?.description.contains("alignment") == true)
         let overlapping = expectFormatError { try Self.exercise(patched(typeOffset + 4, [32, 0, 0, 0])) }

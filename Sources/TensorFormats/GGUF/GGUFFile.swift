@@ -11,12 +11,27 @@ public struct GGUFTensorInfo: Sendable, Equatable {
 
     /// The number of elements.
     public var elementCount: Int { checkedProduct(shape) ?? Int.max }
+
+    /// Elements per row: the innermost dimension (a multiple of the type's block size, so rows are whole blocks).
+    public var rowLength: Int { shape.last ?? 1 }
+
+    /// The number of rows: the product of all dimensions but the innermost (1 for a 1-D tensor).
+    public var rowCount: Int { checkedProduct(Array(shape.dropLast())) ?? Int.max }
+
+    /// Bytes of one row in the file.
+    public var rowByteCount: Int { rowLength / type.blockSize * type.typeSize }
 }
 
 /// A memory-mapped GGUF file (versions 2 and 3, little-endian) whose header, metadata and tensor infos were
-/// fully validated when it was opened: every length and count within the file, known value and tensor types,
-/// aligned, in-bounds and non-overlapping tensor data. Quantized tensor types are refused. Sendable: nothing
-/// changes after `init`.
+/// fully validated when it was opened: every length and count within the file, known value and tensor types
+/// (every ggml type number, quantised ones included), innermost dimensions that are whole blocks, aligned,
+/// in-bounds and non-overlapping tensor data.
+///
+/// Tensors of the types in ``GGUFTensorType/dequantizable`` (F32, F16, BF16, F64, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0,
+/// Q4_K, Q5_K, Q6_K, Q8_K) are read as `Float`, bit-identical to gguf-py's `gguf.quants.dequantize`: whole
+/// (``floats(_:)``, ``dequantize(_:into:)``) or by rows (``dequantize(_:rows:into:)``), single-threaded; callers
+/// parallelise over row ranges. Other types (integers, Q2_K, Q3_K, the IQ and TQ types …) open, for metadata,
+/// and fail when read. Sendable: nothing changes after `init`.
 public final class GGUFFile: @unchecked Sendable {
     /// The file's path (or the label of in-memory bytes), used in every message.
     public let path: String
@@ -24,8 +39,8 @@ public final class GGUFFile: @unchecked Sendable {
     public let version: UInt32
     /// The data alignment: `general.alignment`, else 32.
     public let alignment: Int
-    /// The metadata pairs, in file order.
-    public let metadata: [(key: String, value: GGUFValue)]
+    /// The metadata pairs, in file order, with typed reads (``GGUFMetadata/string(_:)`` …).
+    public let metadata: GGUFMetadata
     /// The tensor names, in file order.
     public let tensorNames: [String]
     /// The mapped bytes of the whole file.
@@ -46,7 +61,7 @@ public final class GGUFFile: @unchecked Sendable {
         self.mapping = mapping
         self.version = parsed.version
         self.alignment = parsed.alignment
-        self.metadata = parsed.metadata
+        self.metadata = GGUFMetadata(path: mapping.path, pairs: parsed.metadata)
         self.tensorNames = parsed.tensors.map(\.name)
         var infos: [String: GGUFTensorInfo] = [:]
         for info in parsed.tensors { infos[info.name] = info }
@@ -54,7 +69,7 @@ public final class GGUFFile: @unchecked Sendable {
     }
 
     /// The value of metadata `key`, or nil.
-    public func value(_ key: String) -> GGUFValue? { metadata.first { $0.key == key }?.value }
+    public func value(_ key: String) -> GGUFValue? { metadata.value(key) }
 
     /// The tensor info of `name`.
     /// - Throws: ``TensorFormatError`` naming the file and the missing tensor, with some names it does hold.
@@ -65,14 +80,83 @@ public final class GGUFFile: @unchecked Sendable {
         return info
     }
 
-    /// The tensor's values as `Float`, row-major (outermost dimension first), from F32, F16, BF16 or F64.
-    /// - Throws: ``TensorFormatError`` for a missing tensor or an integer type.
+    /// The tensor's values as `Float`, row-major (outermost dimension first), dequantised from any type in
+    /// ``GGUFTensorType/dequantizable``.
+    /// - Throws: ``TensorFormatError`` for a missing tensor or a type that is not dequantised.
     public func floats(_ name: String) throws -> [Float] {
-        let info = try info(name)
-        let raw = UnsafeRawBufferPointer(rebasing: mapping.bytes[info.dataRange])
-        return try TensorDecoding.floats(raw, dtype: info.type.tensorDType, count: info.elementCount) {
-            TensorFormatError(path: path, tensor: name, $0)
+        let info = try readableInfo(name)
+        return [Float](unsafeUninitializedCapacity: info.elementCount) { buffer, initialized in
+            dequantizeRows(info, rows: 0..<info.rowCount, into: buffer.baseAddress)
+            initialized = info.elementCount
         }
+    }
+
+    /// Dequantises the whole tensor into `destination`, which must hold exactly its element count, row-major.
+    /// - Throws: ``TensorFormatError`` for a missing tensor, a type that is not dequantised, or a buffer of
+    ///   another size.
+    public func dequantize(_ name: String, into destination: UnsafeMutableBufferPointer<Float>) throws {
+        let info = try readableInfo(name)
+        guard destination.count == info.elementCount else {
+            throw TensorFormatError(
+                path: path, tensor: name,
+                "the destination holds \(destination.count) floats but the tensor (shape \(info.shape)) has "
+                    + "\(info.elementCount)")
+        }
+        dequantizeRows(info, rows: 0..<info.rowCount, into: destination.baseAddress)
+    }
+
+    /// Dequantises rows `rows` of the tensor (rows are the innermost dimension, ``GGUFTensorInfo/rowLength``
+    /// elements each, counted over all outer dimensions together; every row is whole blocks) into
+    /// `destination`, which must hold exactly `rows.count * rowLength` floats. Disjoint row ranges may be
+    /// dequantised concurrently from several threads.
+    /// - Throws: ``TensorFormatError`` for a missing tensor, a type that is not dequantised, rows outside
+    ///   `0..<rowCount`, or a buffer of another size.
+    public func dequantize(_ name: String, rows: Range<Int>, into destination: UnsafeMutableBufferPointer<Float>)
+        throws
+    {
+        let info = try readableInfo(name)
+        guard rows.lowerBound >= 0, rows.upperBound <= info.rowCount else {
+            throw TensorFormatError(
+                path: path, tensor: name,
+                "rows \(rows) are outside the tensor's \(info.rowCount) rows (shape \(info.shape))")
+        }
+        guard destination.count == rows.count * info.rowLength else {
+            throw TensorFormatError(
+                path: path, tensor: name,
+                "the destination holds \(destination.count) floats but \(rows.count) rows of \(info.rowLength) "
+                    + "are \(rows.count * info.rowLength)")
+        }
+        dequantizeRows(info, rows: rows, into: destination.baseAddress)
+    }
+
+    /// The tensor's raw bytes in the file (its type's blocks, row-major). Valid while `self` is alive.
+    /// - Throws: ``TensorFormatError`` for a missing tensor.
+    public func data(_ name: String) throws -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: mapping.bytes[try info(name).dataRange])
+    }
+
+    /// The info of `name`, which must be of a dequantizable type.
+    private func readableInfo(_ name: String) throws -> GGUFTensorInfo {
+        let info = try info(name)
+        guard info.type.isDequantizable else {
+            let types = GGUFTensorType.dequantizable.map(\.description).joined(separator: ", ")
+            throw TensorFormatError(
+                path: path, tensor: name,
+                "its type \(info.type) (ggml type \(info.type.rawValue)) cannot be read as floats; the types read are "
+                    + "\(types)" + (info.type.tensorDType?.isInteger == true ? " (this is an integer type)" : ""))
+        }
+        return info
+    }
+
+    /// Dequantises `rows` (checked by the caller) into `destination`.
+    private func dequantizeRows(
+        _ info: GGUFTensorInfo, rows: Range<Int>, into destination: UnsafeMutablePointer<Float>?
+    ) {
+        guard !rows.isEmpty, info.rowLength > 0, let destination, let base = mapping.bytes.baseAddress else { return }
+        let blocksPerRow = info.rowLength / info.type.blockSize
+        let start = base + info.dataRange.lowerBound + rows.lowerBound * info.rowByteCount
+        GGUFDequantizer.run(
+            info.type, source: start, blockCount: rows.count * blocksPerRow, destination: destination)
     }
 }
 
@@ -215,9 +299,10 @@ struct GGUFReader {
             }
             let rawType = try read(UInt32.self, "the type of \(name)")
             guard let type = GGUFTensorType(rawValue: rawType) else {
+                let types = GGUFTensorType.dequantizable.map(\.description).joined(separator: ", ")
                 throw fail(
-                    "tensor type \(rawType) is quantized or unknown; only F32, F16, BF16, F64 and integer tensors "
-                        + "are read", name)
+                    "tensor type \(rawType) is not a ggml type this reader knows, so its data size is unknown; the "
+                        + "file is corrupt or newer than this reader (types read: \(types))", name)
             }
             let offset = try read(UInt64.self, "the data offset of \(name)")
             guard let start = Int(exactly: offset), start % alignment == 0 else {
@@ -228,8 +313,13 @@ struct GGUFReader {
         let dataStart = position + (alignment - position % alignment) % alignment
         var tensors: [GGUFTensorInfo] = []
         for tensor in pending {
-            guard let count = checkedProduct(tensor.shape),
-                case (let size, false) = count.multipliedReportingOverflow(by: tensor.type.elementSize),
+            let innermost = tensor.shape.last ?? 1
+            guard innermost % tensor.type.blockSize == 0 else {
+                throw fail(
+                    "its innermost dimension \(innermost) (shape \(tensor.shape)) is not a multiple of "
+                        + "\(tensor.type)'s block size \(tensor.type.blockSize); the file is corrupt", tensor.name)
+            }
+            guard let count = checkedProduct(tensor.shape), let size = tensor.type.byteCount(elements: count),
                 case (let begin, false) = dataStart.addingReportingOverflow(tensor.offset),
                 bytes.slice(at: begin, length: size) != nil
             else {

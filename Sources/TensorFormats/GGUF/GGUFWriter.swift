@@ -74,9 +74,10 @@ public struct GGUFWriter: Sendable {
         try addTensor(name, type: type, shape: shape, bytes: bytes)
     }
 
-    /// Adds a tensor from raw little-endian row-major bytes.
+    /// Adds a tensor from raw little-endian row-major bytes (for a quantised type, its blocks, row by row).
     /// - Throws: ``TensorFormatError`` when the name is empty, too long (ggml keeps at most 63 bytes) or repeated,
-    ///   the shape has no or more than 4 dimensions or a non-positive one, or the byte count does not match.
+    ///   the shape has no or more than 4 dimensions or a non-positive one, the innermost dimension is not whole
+    ///   blocks, or the byte count does not match.
     public mutating func addTensor(_ name: String, type: GGUFTensorType, shape: [Int], bytes: [UInt8]) throws {
         func fail(_ problem: String) -> TensorFormatError { TensorFormatError(path: Self.label, tensor: name, problem) }
         guard !name.isEmpty, name.utf8.count <= GGUFLayout.maximumTensorNameBytes else {
@@ -88,8 +89,10 @@ public struct GGUFWriter: Sendable {
         guard (1...GGUFLayout.maximumDimensions).contains(shape.count), shape.allSatisfy({ $0 > 0 }) else {
             throw fail("shape \(shape) must have 1–\(GGUFLayout.maximumDimensions) positive dimensions")
         }
-        guard let count = checkedProduct(shape),
-            case (let needed, false) = count.multipliedReportingOverflow(by: type.elementSize), needed == bytes.count
+        guard shape[shape.count - 1] % type.blockSize == 0 else {
+            throw fail("the innermost dimension of shape \(shape) is not a multiple of \(type)'s block size")
+        }
+        guard let count = checkedProduct(shape), let needed = type.byteCount(elements: count), needed == bytes.count
         else { throw fail("shape \(shape) of \(type) does not match \(bytes.count) data bytes") }
         tensors.append(Tensor(name: name, type: type, shape: shape, bytes: bytes))
     }
