@@ -71,6 +71,10 @@ let package = Package(
             dependencies: ["SteeringCore", "Numerics", "TensorFormats", "TransformerRuntime", "GemmaTokenizer"],
             path: "Plugins/Gemma2", swiftSettings: optimizedSettings),
         .target(
+            name: "Gemma3",
+            dependencies: ["SteeringCore", "Numerics", "TensorFormats", "TransformerRuntime", "GemmaTokenizer"],
+            path: "Plugins/Gemma3", swiftSettings: optimizedSettings),
+        .target(
             name: "JumpReLUSAE", dependencies: ["SteeringCore", "Numerics", "TensorFormats"],
             path: "Plugins/JumpReLUSAE", swiftSettings: optimizedSettings),
         .target(
@@ -90,7 +94,9 @@ let package = Package(
         // MARK: Composition root and CLI
         .target(
             name: "SteeringPlugins",
-            dependencies: ["SteeringCore", "Gemma2", "JumpReLUSAE", "Estimators", "Strategies", "Judges"],
+            dependencies: [
+                "SteeringCore", "TensorFormats", "Gemma2", "Gemma3", "JumpReLUSAE", "Estimators", "Strategies", "Judges",
+            ],
             swiftSettings: swiftSettings),
         .executableTarget(
             name: "steer",
@@ -130,6 +136,9 @@ let package = Package(
         .testTarget(
             name: "Gemma2Tests",
             dependencies: ["Gemma2", "TensorFormats", "TransformerRuntime", "SteeringTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "Gemma3Tests", dependencies: ["Gemma3", "TensorFormats", "TransformerRuntime", "SteeringTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "EstimatorsTests", dependencies: ["Estimators", "Pipeline", "SteeringTestSupport"],

@@ -29,6 +29,8 @@ public struct PluginRegistry: Sendable {
     public typealias JudgeCreator = @Sendable (PluginOptions) throws -> any Judge
 
     private var backends: [String: BackendCreator] = [:]
+    /// Model architecture (`model_type` of config.json, `general.architecture` of GGUF) → backend name.
+    private var architectures: [String: String] = [:]
     private var dictionaries: [String: DictionaryCreator] = [:]
     private var estimators: [String: EstimatorCreator] = [:]
     private var strategies: [String: StrategyCreator] = [:]
@@ -36,10 +38,30 @@ public struct PluginRegistry: Sendable {
 
     public init() {}
 
-    /// Registers a model backend. Registering a name twice is a programming error.
-    public mutating func register(backend name: String, _ create: @escaping BackendCreator) {
+    /// Registers a model backend, and the model architectures it runs (`model_type` values of a
+    /// Hugging Face config.json, `general.architecture` values of a GGUF file) so that a checkpoint
+    /// finds its backend by itself. Registering a name or an architecture twice is a programming error.
+    public mutating func register(
+        backend name: String, architectures handled: [String] = [], _ create: @escaping BackendCreator
+    ) {
         precondition(backends[name] == nil, "backend '\(name)' registered twice")
         backends[name] = create
+        for architecture in handled {
+            precondition(architectures[architecture] == nil, "architecture '\(architecture)' registered twice")
+            architectures[architecture] = name
+        }
+    }
+
+    /// The backend registered for a model architecture.
+    /// - Throws: ``SteeringError/unknownPlugin(kind:name:available:)`` listing the architectures that
+    ///   have a backend.
+    public func backendName(forArchitecture architecture: String) throws(SteeringError) -> String {
+        guard let name = architectures[architecture] else {
+            throw .unknownPlugin(
+                kind: "model architecture (no backend runs it; pass --backend to force one)", name: architecture,
+                available: architectures.keys.sorted())
+        }
+        return name
     }
 
     /// Registers a feature dictionary loader.

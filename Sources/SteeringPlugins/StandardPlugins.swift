@@ -1,5 +1,6 @@
 import Estimators
 import Gemma2
+import Gemma3
 import Judges
 import JumpReLUSAE
 public import SteeringCore
@@ -13,6 +14,7 @@ extension PluginRegistry {
     public static let standard: PluginRegistry = {
         var registry = PluginRegistry()
         Gemma2Plugin.register(in: &registry)
+        Gemma3Plugin.register(in: &registry)
         JumpReLUSAEPlugin.register(in: &registry)
         EstimatorsPlugin.register(in: &registry)
         StrategiesPlugin.register(in: &registry)

@@ -4,13 +4,20 @@ import JumpReLUSAE
 import SteeringCore
 import SteeringPlugins
 
-/// `--model DIR`: a Hugging Face checkpoint directory.
+/// `--model PATH`: a Hugging Face checkpoint directory or a GGUF file.
 struct ModelOptions: ParsableArguments {
-    @Option(help: "Checkpoint directory with config.json, *.safetensors and tokenizer.json or tokenizer.model.")
+    @Option(
+        help: """
+            A Hugging Face checkpoint directory (config.json, *.safetensors, tokenizer) or a .gguf model file.
+            """)
     var model: String
 
-    @Option(help: "Model backend registered in the plugin registry.")
-    var backend = "gemma2"
+    @Option(
+        help: """
+            Model backend registered in the plugin registry (default: the one for the checkpoint's model_type or \
+            GGUF general.architecture).
+            """)
+    var backend: String?
 
     @Option(
         help: ArgumentHelp(
@@ -23,7 +30,7 @@ struct ModelOptions: ParsableArguments {
 
     func load() throws -> any ModelBackend {
         try PluginRegistry.standard.backend(
-            backend, PluginOptions(path: model, values: weights.map { ["weights": $0] } ?? [:]))
+            forModelAt: PluginOptions(path: model, values: weights.map { ["weights": $0] } ?? [:]), name: backend)
     }
 }
 

@@ -1,0 +1,20 @@
+import Numerics
+import SteeringCore
+
+/// Registers the Gemma-3 backend as `gemma3`. The path is a Hugging Face checkpoint directory or a
+/// `.gguf` file; option `weights=f32|f16|bf16` sets the resident precision of the weight matrices.
+public enum Gemma3Plugin {
+    public static func register(in registry: inout PluginRegistry) {
+        registry.register(backend: "gemma3", architectures: ["gemma3", "gemma3_text"]) { options in
+            var resident: WeightElement?
+            if let name = options.values["weights"] {
+                guard let element = WeightElement(rawValue: name) else {
+                    throw SteeringError.invalidArgument(
+                        what: "gemma3 option weights", problem: "'\(name)' is not one of f32, f16, bf16")
+                }
+                resident = element
+            }
+            return try Gemma3Backend(path: try options.requirePath(for: "gemma3"), residentWeights: resident)
+        }
+    }
+}
