@@ -95,7 +95,8 @@ let package = Package(
         .target(
             name: "SteeringPlugins",
             dependencies: [
-                "SteeringCore", "TensorFormats", "Gemma2", "Gemma3", "JumpReLUSAE", "Estimators", "Strategies", "Judges",
+                "SteeringCore", "TensorFormats", "Gemma2", "Gemma3", "JumpReLUSAE", "Estimators", "Strategies",
+                "Judges",
             ],
             swiftSettings: swiftSettings),
         .executableTarget(
@@ -138,7 +139,8 @@ let package = Package(
             dependencies: ["Gemma2", "TensorFormats", "TransformerRuntime", "SteeringTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "Gemma3Tests", dependencies: ["Gemma3", "TensorFormats", "TransformerRuntime", "SteeringTestSupport"],
+            name: "Gemma3Tests",
+            dependencies: ["Gemma3", "TensorFormats", "TransformerRuntime", "SteeringTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "EstimatorsTests", dependencies: ["Estimators", "Pipeline", "SteeringTestSupport"],

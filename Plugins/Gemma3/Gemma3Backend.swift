@@ -26,7 +26,8 @@ public final class Gemma3Backend: ModelBackend {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw Gemma3Error.missingFile(
-                path: path, hint: "Pass a Hugging Face checkpoint directory (config.json + *.safetensors) or a .gguf file.")
+                path: path,
+                hint: "Pass a Hugging Face checkpoint directory (config.json + *.safetensors) or a .gguf file.")
         }
         let name = URL(fileURLWithPath: path).standardizedFileURL.lastPathComponent
         if isDirectory.boolValue {
@@ -40,7 +41,8 @@ public final class Gemma3Backend: ModelBackend {
                 files.append(path + "/model.safetensors.index.json")
             }
             files += checkpoint.files.map(\.path).sorted()
-            let fingerprint = try Self.fingerprint(files: files, resident: weights.changedPrecision ? residentWeights : nil)
+            let fingerprint = try Self.fingerprint(
+                files: files, resident: weights.changedPrecision ? residentWeights : nil)
             self.init(
                 configuration: configuration, weights: weights, tokenizer: tokenizer, name: name,
                 fingerprint: fingerprint)
@@ -50,7 +52,8 @@ public final class Gemma3Backend: ModelBackend {
             let source = GGUFTensorSource(file: file, resident: residentWeights)
             let weights = try Gemma3Weights.load(from: source, config: configuration)
             let tokenizer: GemmaTokenizer? = nil  // FIXME: the GGUF tokenizer (helper branch tok)
-            let fingerprint = try Self.fingerprint(files: [path], resident: weights.changedPrecision ? residentWeights : nil)
+            let fingerprint = try Self.fingerprint(
+                files: [path], resident: weights.changedPrecision ? residentWeights : nil)
             self.init(
                 configuration: configuration, weights: weights, tokenizer: tokenizer, name: name,
                 fingerprint: fingerprint)
@@ -69,7 +72,8 @@ public final class Gemma3Backend: ModelBackend {
             eosToken: configuration.eosTokenIds.first ?? 1, padToken: configuration.padTokenId,
             maxPositions: configuration.maxPositions, fingerprint: fingerprint)
         self.descriptor = descriptor
-        runtime = TransformerRuntime(model: Gemma3Blocks(config: configuration, weights: weights), descriptor: descriptor)
+        runtime = TransformerRuntime(
+            model: Gemma3Blocks(config: configuration, weights: weights), descriptor: descriptor)
     }
 
     /// A model with random weights and the given configuration (no tokenizer; benchmarks and tests).

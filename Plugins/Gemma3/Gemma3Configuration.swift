@@ -101,7 +101,8 @@ public struct Gemma3Configuration: Sendable, Hashable, CustomStringConvertible {
         if (json["attention_bias"] as? Bool) == true {
             throw fail("attention_bias = true is not supported: Gemma 3 has no attention biases")
         }
-        let activation = (json["hidden_activation"] as? String) ?? (json["hidden_act"] as? String) ?? "gelu_pytorch_tanh"
+        let activation =
+            (json["hidden_activation"] as? String) ?? (json["hidden_act"] as? String) ?? "gelu_pytorch_tanh"
         guard ["gelu_pytorch_tanh", "gelu_tanh"].contains(activation) else {
             throw fail("hidden activation '\(activation)' is not supported; Gemma 3 uses gelu_pytorch_tanh")
         }
@@ -225,7 +226,9 @@ public struct Gemma3Configuration: Sendable, Hashable, CustomStringConvertible {
             throw fail(
                 "num_attention_heads (\(headCount)) must be a multiple of num_key_value_heads (\(keyValueHeadCount))")
         }
-        guard headDimension % 2 == 0 else { throw fail("head_dim must be even for rotary embeddings, got \(headDimension)") }
+        guard headDimension % 2 == 0 else {
+            throw fail("head_dim must be even for rotary embeddings, got \(headDimension)")
+        }
         guard queryPreAttentionScalar > 0 else { throw fail("query_pre_attn_scalar must be positive") }
         guard slidingLayers.count == layerCount else { throw fail("layer types do not cover every layer") }
     }

@@ -23,7 +23,8 @@ public enum Gemma3Error: Error, Sendable, Equatable, CustomStringConvertible {
             let shown = problems.prefix(40).map { "  - \($0)" }.joined(separator: "\n")
             let more = problems.count > 40 ? "\n  … and \(problems.count - 40) more" : ""
             return "\(path): the weights do not match the configuration (\(problems.count) problems):\n"
-                + shown + more + "\nCheck that the configuration belongs to these weights and that the file is complete."
+                + shown + more
+                + "\nCheck that the configuration belongs to these weights and that the file is complete."
         }
     }
 }

@@ -54,7 +54,8 @@ final class SafetensorsTensorSource: Gemma3TensorSource {
         names.compactMap { name in
             guard let info = try? checkpoint.info(fileName(of: name)), ![.f32, .bf16, .f16].contains(info.dtype)
             else { return nil }
-            return "tensor '\(fileName(of: name))' has dtype \(info.dtype.rawValue); only F32, BF16 and F16 are supported"
+            return
+                "tensor '\(fileName(of: name))' has dtype \(info.dtype.rawValue); only F32, BF16 and F16 are supported"
         }
     }
 
@@ -133,9 +134,10 @@ final class GGUFTensorSource: Gemma3TensorSource {
     /// GGUF name → relative HF name (inverse of ``fileName(of:)``), nil for names it does not know.
     private lazy var relativeNames: [String: String] = {
         var out = [String: String]()
-        let layerCount = file.tensorNames.filter { $0.hasPrefix("blk.") }.compactMap {
-            Int($0.split(separator: ".")[1])
-        }.max().map { $0 + 1 } ?? 0
+        let layerCount =
+            file.tensorNames.filter { $0.hasPrefix("blk.") }.compactMap {
+                Int($0.split(separator: ".")[1])
+            }.max().map { $0 + 1 } ?? 0
         let names =
             ["embed_tokens.weight", "norm.weight", "lm_head.weight"]
             + (0..<layerCount).flatMap { i in

@@ -22,7 +22,8 @@ public enum ModelArchitecture {
             guard let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
                 let type = json["model_type"] as? String
             else {
-                throw SteeringError.io(path: config, problem: "has no string 'model_type'; cannot tell the architecture")
+                throw SteeringError.io(
+                    path: config, problem: "has no string 'model_type'; cannot tell the architecture")
             }
             return type
         }
