@@ -137,3 +137,13 @@ struct Gemma2GenerationTests {
         #expect(early == full.activations[ActivationSite(layer: 1)]![0])
     }
 }
+
+@Suite("ModelBackend conformance (Gemma-2)")
+struct Gemma2ConformanceTests {
+    @Test("the gemma2 backend satisfies the ModelBackend contract", arguments: Gemma2Fixtures.names)
+    func gemma2(name: String) throws {
+        let model = try Gemma2Fixtures.model(name)
+        try checkModelBackend(
+            model, prompts: [[2, 10, 200, 300, 41, 77, 120, 9, 33], [2, 5, 6], [2, 400, 17, 88, 3, 12]])
+    }
+}

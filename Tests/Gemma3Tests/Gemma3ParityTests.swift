@@ -80,3 +80,13 @@ struct Gemma3ParityTests {
         #expect(model.configuration.globalRopeScaling == factor)
     }
 }
+
+@Suite("ModelBackend conformance")
+struct ModelBackendConformanceTests {
+    @Test("the gemma3 backend satisfies the ModelBackend contract", arguments: Gemma3Fixtures.names)
+    func gemma3(name: String) throws {
+        let model = try Gemma3Fixtures.model(name)
+        try checkModelBackend(
+            model, prompts: [[2, 10, 200, 300, 41, 77, 120, 9, 33], [2, 5, 6], [2, 400, 17, 88, 3, 12]])
+    }
+}
