@@ -36,12 +36,14 @@ struct GGUFQuantTests {
             #expect(info.shape.count >= 2 && info.rowCount >= 2, "\(name): several rows")
             let reference = bits(try expected.floats(name))
             let values = try file.floats(name)
-            #expect(bits(values) == reference, "\(name) (\(info.type)) differs from gguf-py")
+            #expect(
+                Self.firstDifference(values, reference) == nil,
+                "\(name) (\(info.type)) differs from gguf-py at \(Self.firstDifference(values, reference) ?? "")")
 
             // The same values straight into caller memory, whole and by row ranges.
             var whole = [Float](repeating: .nan, count: info.elementCount)
             try whole.withUnsafeMutableBufferPointer { try file.dequantize(name, into: $0) }
-            #expect(bits(whole) == reference, "\(name) into a buffer")
+            #expect(Self.firstDifference(whole, reference) == nil, "\(name) into a buffer")
             var byRows = [Float](repeating: .nan, count: info.elementCount)
             try byRows.withUnsafeMutableBufferPointer { buffer in
                 for row in stride(from: info.rowCount - 1, through: 0, by: -1) {
@@ -50,11 +52,21 @@ struct GGUFQuantTests {
                     try file.dequantize(name, rows: row..<(row + 1), into: slice)
                 }
             }
-            #expect(bits(byRows) == reference, "\(name) row by row")
+            #expect(Self.firstDifference(byRows, reference) == nil, "\(name) row by row")
             var middle = [Float](repeating: .nan, count: (info.rowCount - 1) * info.rowLength)
             try middle.withUnsafeMutableBufferPointer { try file.dequantize(name, rows: 1..<info.rowCount, into: $0) }
-            #expect(bits(middle) == Array(reference.dropFirst(info.rowLength)), "\(name) rows 1...")
+            #expect(
+                Self.firstDifference(middle, Array(reference.dropFirst(info.rowLength))) == nil, "\(name) rows 1...")
         }
+    }
+
+    /// nil when `values` have exactly the bit patterns `reference`, else where and how they first differ.
+    static func firstDifference(_ values: [Float], _ reference: [UInt32]) -> String? {
+        guard values.count == reference.count else { return "\(values.count) values, expected \(reference.count)" }
+        guard let index = values.indices.first(where: { values[$0].bitPattern != reference[$0] }) else { return nil }
+        let expected = Float(bitPattern: reference[index])
+        return "element \(index): \(values[index]) (0x\(String(values[index].bitPattern, radix: 16))), "
+            + "expected \(expected) (0x\(String(reference[index], radix: 16)))"
     }
 
     @Test("Every byte of every block layout is read: damaging it changes the output in some block")
