@@ -187,9 +187,10 @@ struct GGUFReader {
 
     private var remaining: Int { bytes.count - position }
 
-    private mutating func read<T: FixedWidthInteger>(_ type: T.Type, _ what: String) throws -> T {
+    // `what` is built only for a message: the tokenizer arrays alone hold ~800,000 values.
+    private mutating func read<T: FixedWidthInteger>(_ type: T.Type, _ what: @autoclosure () -> String) throws -> T {
         guard let value = bytes.readLittleEndian(type, at: position) else {
-            throw fail("the file ends inside \(what) (at byte \(position)); it was truncated")
+            throw fail("the file ends inside \(what()) (at byte \(position)); it was truncated")
         }
         position += MemoryLayout<T>.size
         return value
@@ -203,34 +204,34 @@ struct GGUFReader {
         return result
     }
 
-    private mutating func readString(_ what: String) throws -> String {
-        let length = try read(UInt64.self, "the length of \(what)")
+    private mutating func readString(_ what: @autoclosure () -> String) throws -> String {
+        let length = try read(UInt64.self, "the length of \(what())")
         guard let count = Int(exactly: length), let slice = bytes.slice(at: position, length: count) else {
-            throw fail("\(what) claims \(length) bytes, past the end of the \(bytes.count)-byte file; corrupt")
+            throw fail("\(what()) claims \(length) bytes, past the end of the \(bytes.count)-byte file; corrupt")
         }
         position += count
-        guard let text = validatedUTF8(slice) else { throw fail("\(what) is not valid UTF-8") }
+        guard let text = validatedUTF8(slice) else { throw fail("\(what()) is not valid UTF-8") }
         return text
     }
 
     private mutating func readValue(_ type: GGUFValueType, key: String, depth: Int) throws -> GGUFValue {
-        let what = "the value of \(key)"
+        func what() -> String { "the value of \(key)" }
         switch type {
-        case .uint8: return .uint8(try read(UInt8.self, what))
-        case .int8: return .int8(try read(Int8.self, what))
-        case .uint16: return .uint16(try read(UInt16.self, what))
-        case .int16: return .int16(try read(Int16.self, what))
-        case .uint32: return .uint32(try read(UInt32.self, what))
-        case .int32: return .int32(try read(Int32.self, what))
-        case .float32: return .float32(Float(bitPattern: try read(UInt32.self, what)))
+        case .uint8: return .uint8(try read(UInt8.self, what()))
+        case .int8: return .int8(try read(Int8.self, what()))
+        case .uint16: return .uint16(try read(UInt16.self, what()))
+        case .int16: return .int16(try read(Int16.self, what()))
+        case .uint32: return .uint32(try read(UInt32.self, what()))
+        case .int32: return .int32(try read(Int32.self, what()))
+        case .float32: return .float32(Float(bitPattern: try read(UInt32.self, what())))
         case .bool:
-            let byte = try read(UInt8.self, what)
+            let byte = try read(UInt8.self, what())
             guard byte <= 1 else { throw fail("a bool value is \(byte), not 0 or 1", key) }
             return .bool(byte == 1)
-        case .string: return .string(try readString(what))
-        case .uint64: return .uint64(try read(UInt64.self, what))
-        case .int64: return .int64(try read(Int64.self, what))
-        case .float64: return .float64(Double(bitPattern: try read(UInt64.self, what)))
+        case .string: return .string(try readString(what()))
+        case .uint64: return .uint64(try read(UInt64.self, what()))
+        case .int64: return .int64(try read(Int64.self, what()))
+        case .float64: return .float64(Double(bitPattern: try read(UInt64.self, what())))
         case .array:
             guard depth < Self.maximumNesting else { throw fail("arrays nest too deeply", key) }
             let rawType = try read(UInt32.self, "the element type of \(key)")

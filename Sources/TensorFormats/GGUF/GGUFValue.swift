@@ -41,8 +41,9 @@ public enum GGUFValueType: UInt32, Sendable, CaseIterable {
     }
 }
 
-/// A GGUF metadata value.
-public indirect enum GGUFValue: Sendable, Equatable {
+/// A GGUF metadata value. (Not `indirect`: arrays already live on the heap, and boxing every scalar would
+/// cost an allocation per element of the 262,144-entry tokenizer arrays.)
+public enum GGUFValue: Sendable, Equatable {
     /// An unsigned 8-bit integer.
     case uint8(UInt8)
     /// A signed 8-bit integer.
