@@ -3,11 +3,13 @@ import SteeringCore
 import TensorFormats
 
 extension JumpReLUSAE {
-    /// Loads a Gemma Scope `params.npz` (or the folder holding one) or a SAELens directory
-    /// (`cfg.json` + `sae_weights.safetensors`, architecture `jumprelu`).
+    /// Loads a Gemma Scope `params.npz` (or the folder holding one), a Gemma Scope 2 folder
+    /// (`params.safetensors` + `config.json`, or that `params.safetensors`; see ``GemmaScope2``) or a
+    /// SAELens directory (`cfg.json` + `sae_weights.safetensors`, architecture `jumprelu`).
     ///
-    /// The site comes from `site` when given, else from the SAELens `hook_name`, else from a Gemma
-    /// Scope path component `layer_<L>` (residual stream after block L).
+    /// The site comes from `site` when given, else from the Gemma Scope 2 `hf_hook_point_in`, else from the
+    /// SAELens `hook_name`, else from a Gemma Scope path component `layer_<L>` (residual stream after
+    /// block L).
     public convenience init(path: String, site: ActivationSite? = nil) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
@@ -15,13 +17,18 @@ extension JumpReLUSAE {
         }
         let standardized = URL(fileURLWithPath: path).standardizedFileURL.path
         if isDirectory.boolValue {
-            if FileManager.default.fileExists(atPath: standardized + "/cfg.json") {
+            if GemmaScope2.isLayout(standardized) {
+                try self.init(gemmaScope2Directory: standardized, site: site)
+            } else if FileManager.default.fileExists(atPath: standardized + "/cfg.json") {
                 try self.init(saeLensDirectory: standardized, site: site)
             } else if FileManager.default.fileExists(atPath: standardized + "/params.npz") {
                 try self.init(gemmaScopeFile: standardized + "/params.npz", site: site)
             } else {
                 throw JumpReLUError.notFound(path: path)
             }
+        } else if URL(fileURLWithPath: standardized).lastPathComponent == "params.safetensors" {
+            let directory = URL(fileURLWithPath: standardized).deletingLastPathComponent().path
+            try self.init(gemmaScope2Directory: directory, site: site)
         } else {
             try self.init(gemmaScopeFile: standardized, site: site)
         }
@@ -97,7 +104,8 @@ extension JumpReLUSAE {
         try self.init(parameters: parameters, name: name, site: site ?? configuredSite, path: directory)
     }
 
-    private static func assemble(
+    /// Reads the five parameters through `values`, checking shapes and finiteness.
+    static func assemble(
         path: String, _ values: (String) throws -> (values: [Float], shape: [Int])
     ) throws -> JumpReLUParameters {
         let encoder = try values("W_enc")

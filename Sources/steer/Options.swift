@@ -36,7 +36,10 @@ struct ModelOptions: ParsableArguments {
 
 /// `--sae PATH [--sae-layer L]`: a JumpReLU SAE.
 struct SAEOptions: ParsableArguments {
-    @Option(help: "Gemma Scope params.npz (or its folder) or a SAELens directory.")
+    @Option(
+        help:
+            "Gemma Scope params.npz (or its folder), a Gemma Scope 2 folder (params.safetensors + config.json) or a SAELens directory."
+    )
     var sae: String
 
     @Option(help: "Layer whose residual stream the SAE reads, when the files do not say.")

@@ -281,7 +281,11 @@ def main():
     cases = boundary_cases(X_b, params)
 
     if os.path.isdir(args.out):
-        shutil.rmtree(args.out)
+        # gemma_scope_2/ belongs to make_gemma_scope_2_fixtures.py (which reads reference.safetensors).
+        for entry in os.listdir(args.out):
+            if entry != "gemma_scope_2":
+                full = os.path.join(args.out, entry)
+                shutil.rmtree(full) if os.path.isdir(full) else os.remove(full)
     hook_name = f"blocks.{LAYER}.hook_resid_post"
 
     # (a) Gemma Scope layout: STORED, DEFLATE and bf16 .npz files.
@@ -412,7 +416,8 @@ def main():
     with open(os.path.join(sae_dir, "cfg.json")) as f:
         saelens_cfg = json.load(f)
     files = {}
-    for root, _, fns in os.walk(args.out):
+    for root, dirs, fns in os.walk(args.out):
+        dirs[:] = [d for d in dirs if not (root == args.out and d == "gemma_scope_2")]
         for fn in sorted(fns):
             full = os.path.join(root, fn)
             files[os.path.relpath(full, args.out)] = dict(bytes=os.path.getsize(full), sha256=sha256(full))

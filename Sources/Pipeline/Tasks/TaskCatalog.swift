@@ -30,13 +30,30 @@ public enum TaskCatalog {
         return out
     }
 
-    /// A built-in task by name, or a task file by path.
+    /// The user's task catalog: `$STEER_TASKS_DIR`, else `~/.config/steer/tasks`. `steer tasks import`
+    /// writes there by default, and ``load(_:)`` finds `NAME.json` there by name.
+    public static var userDirectory: String {
+        if let dir = ProcessInfo.processInfo.environment["STEER_TASKS_DIR"], !dir.isEmpty { return dir }
+        return NSHomeDirectory() + "/.config/steer/tasks"
+    }
+
+    /// Names of the tasks in ``userDirectory`` (its `NAME.json` files), sorted; empty when it does not exist.
+    public static var userNames: [String] {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: userDirectory)) ?? []
+        return files.filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }.map { String($0.dropLast(5)) }.sorted()
+    }
+
+    /// A built-in task by name, a task of the user catalog by name, or a task file by path.
     ///
-    /// A value containing `/` or ending in `.json` is a path; otherwise a built-in name is tried first and
-    /// then a file of that name.
+    /// A value containing `/` or ending in `.json` is a path; otherwise a built-in name is tried first, then
+    /// `NAME.json` in ``userDirectory``, then a file of that name.
     public static func load(_ nameOrPath: String) throws(PipelineError) -> SteeringTask {
         let looksLikePath = nameOrPath.contains("/") || nameOrPath.hasSuffix(".json")
         if !looksLikePath, builtinJSON(nameOrPath) != nil { return try builtin(nameOrPath) }
+        let catalogPath = userDirectory + "/" + nameOrPath + ".json"
+        if !looksLikePath, FileManager.default.fileExists(atPath: catalogPath) {
+            return try load(contentsOf: catalogPath)
+        }
         if looksLikePath || FileManager.default.fileExists(atPath: nameOrPath) {
             return try load(contentsOf: nameOrPath)
         }
@@ -97,6 +114,25 @@ public enum TaskCatalog {
         } catch {
             throw PipelineError.invalidInput(
                 what: "export of task '\(name)'", problem: "cannot write \(path) (\(error))")
+        }
+        return path
+    }
+
+    /// Writes `task` as `directory/NAME.json` (creating the directory; the JSON of ``json(for:)``), refusing
+    /// to replace an existing file unless `overwrite`. Returns the path written.
+    @discardableResult
+    public static func write(_ task: SteeringTask, to directory: String, overwrite: Bool = false) throws -> String {
+        let path = URL(fileURLWithPath: directory).appendingPathComponent("\(task.name).json").path
+        if !overwrite && FileManager.default.fileExists(atPath: path) {
+            throw PipelineError.invalidInput(
+                what: "task '\(task.name)'", problem: "\(path) already exists; pass --force to replace it")
+        }
+        let json = try self.json(for: task)
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            try Data(json.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw PipelineError.invalidInput(what: "task '\(task.name)'", problem: "cannot write \(path) (\(error))")
         }
         return path
     }

@@ -1,11 +1,20 @@
 import ArgumentParser
+import Foundation
 import Pipeline
 
 struct TasksList: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "list", abstract: "List the built-in tasks.")
+    static let configuration = CommandConfiguration(
+        commandName: "list", abstract: "List the built-in tasks, then those of the user catalog.")
 
     func run() async throws {
-        let tasks = try TaskCatalog.builtins()
+        var tasks = try TaskCatalog.builtins()
+        for name in TaskCatalog.userNames where TaskCatalog.builtinJSON(name) == nil {
+            do {
+                tasks.append(try TaskCatalog.load(contentsOf: TaskCatalog.userDirectory + "/" + name + ".json"))
+            } catch {
+                FileHandle.standardError.write(Data("warning: \(error)\n".utf8))
+            }
+        }
         let rows = tasks.map { task in
             [
                 task.name, task.targets.map(\.description).joined(separator: ","),
