@@ -7,7 +7,7 @@ import TransformerRuntime
 
 /// The Gemma-2 ``ModelBackend``: loads Hugging Face checkpoints (google/gemma-2-2b, 9b, 27b, or any
 /// config) and runs the exact transformers forward pass on the CPU, with residual-stream hooks.
-public final class Gemma2Backend: ModelBackend {
+public final class Gemma2Backend: TransformerBackend {
     public let descriptor: ModelDescriptor
     public let configuration: Gemma2Configuration
     /// The shared runtime driving Gemma-2's block arithmetic.
@@ -81,24 +81,11 @@ public final class Gemma2Backend: ModelBackend {
             fingerprint: builder.finalize())
     }
 
-    /// Number of weight matrices used in place from the file mapping (no copy).
-    public var zeroCopyWeightCount: Int { engine.weights.borrowedCount }
+    /// The model's sizes.
+    public var architecture: DecoderArchitecture { configuration.architecture }
 
-    /// Bytes of the resident weight matrices.
-    public var residentWeightBytes: Int { engine.weights.residentBytes }
-
-    /// Fraction of the resident weight memory on 2 MiB pages (nil where the OS does not say). For
-    /// weights in place this is the file mapping, whose pages depend on how the page cache was filled.
-    public var weightHugePageFraction: Double? {
-        HugePages.coverage(
-            of: engine.weights.matrices.map {
-                UnsafeRawBufferPointer(start: $0.storage.base, count: $0.storage.byteCount)
-            })
-    }
-
-    /// Precision of the resident weight matrices (of the embedding; all matrices share it unless
-    /// the checkpoint mixes dtypes).
-    public var residentWeightElement: WeightElement { engine.weights.embedding.element }
+    /// Every resident weight matrix, embedding first.
+    public var weightMatrices: [WeightMatrix] { engine.weights.matrices }
 
     /// Digest of config.json, the index and every shard (cached by path, size and mtime).
     static func fingerprint(directory: String, checkpoint: SafetensorsCheckpoint) throws -> ContentDigest {

@@ -1,5 +1,6 @@
 import Foundation
 import SteeringCore
+import TransformerRuntime
 
 /// The subset of a Hugging Face Gemma-2 `config.json` that determines the forward pass.
 ///
@@ -195,5 +196,13 @@ public struct Gemma2Configuration: Sendable, Equatable, Codable {
         }
         out.append(("model.norm.weight", [hiddenSize]))
         return out
+    }
+
+    /// The sizes cost models need.
+    public var architecture: DecoderArchitecture {
+        DecoderArchitecture(
+            layerCount: layerCount, hiddenSize: hiddenSize, headCount: headCount, keyValueHeadCount: keyValueHeadCount,
+            headDimension: headDimension, intermediateSize: intermediateSize, vocabularySize: vocabularySize,
+            slidingLayers: slidingLayers, slidingWindow: slidingWindow)
     }
 }

@@ -9,7 +9,7 @@ import TransformerRuntime
 /// checkpoint directory (text-only, or the language model of a multimodal one) or a GGUF file
 /// (every tensor type the `gguf` package dequantises), and runs the exact transformers forward pass
 /// on the CPU through the shared ``TransformerRuntime``.
-public final class Gemma3Backend: ModelBackend {
+public final class Gemma3Backend: TransformerBackend {
     public let descriptor: ModelDescriptor
     public let configuration: Gemma3Configuration
     let runtime: TransformerRuntime<Gemma3Blocks>
@@ -103,14 +103,11 @@ public final class Gemma3Backend: ModelBackend {
         return builder.finalize()
     }
 
-    /// Bytes of the resident weight matrices.
-    public var residentWeightBytes: Int { engine.weights.residentBytes }
+    /// The model's sizes.
+    public var architecture: DecoderArchitecture { configuration.architecture }
 
-    /// Number of weight matrices used in place from the file mapping (no copy).
-    public var zeroCopyWeightCount: Int { engine.weights.borrowedCount }
-
-    /// Precision of the resident weight matrices (of the embedding).
-    public var residentWeightElement: WeightElement { engine.weights.embedding.element }
+    /// Every resident weight matrix, embedding first.
+    public var weightMatrices: [WeightMatrix] { engine.weights.matrices }
 
     // MARK: ModelBackend
 

@@ -1,4 +1,5 @@
 import Foundation
+import TransformerRuntime
 
 /// The text model of a Gemma-3 checkpoint (`Gemma3TextConfig` semantics of transformers 5.x), read
 /// from a Hugging Face `config.json` (text-only, or the `text_config` of a multimodal one) or from
@@ -242,4 +243,12 @@ public struct Gemma3Configuration: Sendable, Hashable, CustomStringConvertible {
     public static let gemma3_270m = Gemma3Configuration(
         vocabularySize: 262_144, hiddenSize: 640, intermediateSize: 2048, layerCount: 18, headCount: 4,
         keyValueHeadCount: 1, headDimension: 256, slidingWindow: 512, maxPositions: 32_768)
+
+    /// The sizes cost models need.
+    public var architecture: DecoderArchitecture {
+        DecoderArchitecture(
+            layerCount: layerCount, hiddenSize: hiddenSize, headCount: headCount, keyValueHeadCount: keyValueHeadCount,
+            headDimension: headDimension, intermediateSize: intermediateSize, vocabularySize: vocabularySize,
+            slidingLayers: slidingLayers, slidingWindow: slidingWindow)
+    }
 }

@@ -1,9 +1,13 @@
 import ArgumentParser
 import Foundation
 import Gemma2
+import Gemma3
 import JumpReLUSAE
 import Numerics
 import SteeringCore
+import SteeringPlugins
+import TensorFormats
+import TransformerRuntime
 
 #if canImport(Glibc)
     import Glibc
@@ -11,9 +15,11 @@ import SteeringCore
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Measure inference throughput on a random-weight Gemma-2 of the real shape (no download).",
+        abstract:
+            "Measure inference throughput on a random-weight model of a real shape (no download), or a checkpoint.",
         discussion: """
-            Builds a random model with the google/gemma-2-2b configuration (or --config FILE, or loads --model DIR) \
+            Builds a random model with the google/gemma-2-2b configuration (--backend gemma3: google/gemma-3-270m; or \
+            --config FILE), or loads --model (a checkpoint directory or a .gguf file), \
             and reports, as the median of --repeats runs after one warm-up: (a) prefill of 8 sequences × 64 tokens \
             with last-position and with all-position logits, (b) generation of 32 sequences × 32 tokens (top-k 50, \
             steered at --layer), (c) batch-1 decode of 64 tokens, (d) the effect re-encode pass (N × 32 tokens up to \
@@ -24,11 +30,15 @@ struct Bench: AsyncParsableCommand {
             one run (Docs/Benchmarks.md).
             """)
 
-    @Option(help: "config.json of the shape to build (default: google/gemma-2-2b).")
+    @Option(
+        help: "config.json of the shape to build (default: google/gemma-2-2b, or gemma-3-270m with --backend gemma3).")
     var config: String?
 
-    @Option(help: "Load this checkpoint instead of building random weights.")
+    @Option(help: "Load this checkpoint (directory or .gguf) instead of building random weights.")
     var model: String?
+
+    @Option(help: "Backend of the random model (gemma2 or gemma3), or of --model (default: from the checkpoint).")
+    var backend: String?
 
     @Option(
         help: "Resident weight precision: f32, f16 or bf16 (default: f32 for random weights, the file's for --model).")
@@ -63,13 +73,15 @@ struct Bench: AsyncParsableCommand {
 
     func run() async throws {
         let element = weights.flatMap(WeightElement.init(rawValue:))
-        let configuration =
-            try model.map { try Gemma2Configuration.load(path: $0 + "/config.json") }
-            ?? config.map { try Gemma2Configuration.load(path: $0) } ?? .gemma2_2b
-        guard (0..<configuration.layerCount).contains(layer) else {
-            throw ValidationError("--layer must be in 0..<\(configuration.layerCount), got \(layer)")
+        let backendName =
+            try backend ?? model.map {
+                try PluginRegistry.standard.backendName(forArchitecture: try ModelArchitecture.detect(path: $0))
+            } ?? "gemma2"
+        let architecture = try Self.architecture(backend: backendName, model: model, config: config)
+        guard (0..<architecture.layerCount).contains(layer) else {
+            throw ValidationError("--layer must be in 0..<\(architecture.layerCount), got \(layer)")
         }
-        let shape = FlopModel(configuration: configuration)
+        let shape = FlopModel(architecture: architecture)
         let figures = Set(only.split(separator: ",").map(String.init))
         var results: [String: Any] = [:]
         // (e) first, before the model is in memory (its buffers must not count in the peak RSS):
@@ -109,10 +121,17 @@ struct Bench: AsyncParsableCommand {
         }
 
         let start = ProgressReporter.now()
-        let backend: Gemma2Backend
+        let backend: any TransformerBackend
         var ttft: Double?
         if let model {
-            backend = try Gemma2Backend(directory: model, residentWeights: element)
+            let loaded = try PluginRegistry.standard.backend(
+                forModelAt: PluginOptions(path: model, values: element.map { ["weights": $0.rawValue] } ?? [:]),
+                name: backendName)
+            guard let transformer = loaded as? any TransformerBackend else {
+                throw ValidationError(
+                    "backend \(backendName) does not run on the transformer runtime; bench needs one that does")
+            }
+            backend = transformer
             // Time to first token: load (mmap) plus one greedy token after an 8-token prompt.
             _ = try backend.generate(
                 prompts: [[backend.descriptor.bosToken] + (1..<8).map { Int32($0 + 100) }],
@@ -120,9 +139,9 @@ struct Bench: AsyncParsableCommand {
             ttft = ProgressReporter.now() - start
         } else {
             printError(
-                "building random \((element ?? .f32).rawValue) weights for \(configuration.layerCount) layers × d_model \(configuration.hiddenSize)…"
+                "building random \((element ?? .f32).rawValue) \(backendName) weights for \(architecture.layerCount) layers × d_model \(architecture.hiddenSize)…"
             )
-            backend = Gemma2Backend.random(configuration: configuration, seed: 1, element: element ?? .f32)
+            backend = try Self.randomModel(backend: backendName, config: config, element: element ?? .f32)
         }
         let loadSeconds = ProgressReporter.now() - start
         let d = backend.descriptor
@@ -300,21 +319,54 @@ struct Bench: AsyncParsableCommand {
 }
 
 /// Floating-point operation counts of a Gemma-2 shape, and this machine's reference rates.
+extension Bench {
+    /// The sizes of the model to measure, read before it is loaded (so (e) runs without it in memory).
+    static func architecture(backend: String, model: String?, config: String?) throws -> DecoderArchitecture {
+        switch backend {
+        case "gemma2":
+            return try
+                (model.map { try Gemma2Configuration.load(path: $0 + "/config.json") }
+                ?? config.map { try Gemma2Configuration.load(path: $0) } ?? .gemma2_2b).architecture
+        case "gemma3":
+            if let model {
+                var isDirectory: ObjCBool = false
+                FileManager.default.fileExists(atPath: model, isDirectory: &isDirectory)
+                return try
+                    (isDirectory.boolValue
+                    ? Gemma3Configuration.load(path: model + "/config.json")
+                    : Gemma3Configuration(gguf: GGUFFile(path: model))).architecture
+            }
+            return try (config.map { try Gemma3Configuration.load(path: $0) } ?? .gemma3_270m).architecture
+        default:
+            throw ValidationError("steer bench knows the shapes of gemma2 and gemma3, not '\(backend)'")
+        }
+    }
+
+    /// A random-weight model of the backend's default shape or of `config`.
+    static func randomModel(backend: String, config: String?, element: WeightElement) throws -> any TransformerBackend {
+        switch backend {
+        case "gemma2":
+            let configuration = try config.map { try Gemma2Configuration.load(path: $0) } ?? .gemma2_2b
+            return Gemma2Backend.random(configuration: configuration, seed: 1, element: element)
+        case "gemma3":
+            let configuration = try config.map { try Gemma3Configuration.load(path: $0) } ?? .gemma3_270m
+            return Gemma3Backend.random(configuration: configuration, seed: 1, element: element)
+        default:
+            throw ValidationError("steer bench builds random gemma2 and gemma3 models, not '\(backend)'")
+        }
+    }
+}
+
 struct FlopModel {
-    let configuration: Gemma2Configuration
+    let architecture: DecoderArchitecture
 
     /// `(rows, columns)` of every weight matrix of one decoder block.
-    var layerMatrices: [(Int, Int)] {
-        let c = configuration
-        let d = c.hiddenSize, q = c.headCount * c.headDimension, kv = c.keyValueHeadCount * c.headDimension
-        let f = c.intermediateSize
-        return [(q, d), (kv, d), (kv, d), (d, q), (f, d), (f, d), (d, f)]
-    }
+    var layerMatrices: [(Int, Int)] { architecture.blockMatrices.map { ($0.rows, $0.columns) } }
 
     /// Multiply-adds × 2 of `sequences` sequences of `positions` tokens through the first `layers`
     /// blocks (projections and attention), plus the head for `logitRows` rows.
     func flops(sequences: Int, positions: Int, layers: Int, logitRows: Int) -> Double {
-        let c = configuration
+        let c = architecture
         let perToken = 2 * Double(layerMatrices.reduce(0) { $0 + $1.0 * $1.1 })
         var total = 0.0
         for layer in 0..<layers {
