@@ -7,7 +7,8 @@ import TensorFormats
 ///
 /// Loads either an HF `tokenizer.json` (BPE model with a ranked merge list) or the SentencePiece
 /// `tokenizer.model` (scored pieces, encoded with sentencepiece's algorithm after HF's pre-split on
-/// special and user-defined tokens). Both give the same ids for Gemma.
+/// special and user-defined tokens). Both give the same ids for Gemma. A third loader reads the tokenizer
+/// metadata of a Gemma GGUF file (Gemma 3: 262,144 tokens) as transformers does (``init(gguf:)``).
 ///
 /// Text is handled as UTF-8 bytes and Unicode scalars, never as `Character`s, and is never normalised;
 /// tokens are keyed by bytes, so the 61 groups of canonically equivalent Gemma pieces stay distinct.
@@ -79,7 +80,7 @@ public final class GemmaTokenizer: Sendable {
     /// (true when absent), true for `tokenizer.json` and `tokenizer.model`. `encode`'s `addBOS` decides.
     public var addsBOSByDefault: Bool { definition.addBOSByDefault }
 
-    /// Number of ids (256,000 for Gemma); every id in `0..<vocabularySize` that has a token can be decoded.
+    /// Number of ids (256,000 for Gemma, 262,144 for Gemma 3); every id in `0..<vocabularySize` that has a token can be decoded.
     public var vocabularySize: Int { definition.vocabularySize }
 
     /// `<bos>`, 2 for Gemma.
