@@ -64,7 +64,7 @@ let package = Package(
 
         // MARK: Plugins (framework plugin modules; see README "Why Plugins/")
         .target(
-            name: "GemmaTokenizer", dependencies: ["SteeringCore"], path: "Plugins/GemmaTokenizer",
+            name: "GemmaTokenizer", dependencies: ["SteeringCore", "TensorFormats"], path: "Plugins/GemmaTokenizer",
             swiftSettings: optimizedSettings),
         .target(
             name: "Gemma2",
@@ -132,7 +132,7 @@ let package = Package(
             name: "SteerCLITests", dependencies: ["SteeringTestSupport", "TensorFormats", "ArtifactStore"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "GemmaTokenizerTests", dependencies: ["GemmaTokenizer", "SteeringTestSupport"],
+            name: "GemmaTokenizerTests", dependencies: ["GemmaTokenizer", "TensorFormats", "SteeringTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "Gemma2Tests",

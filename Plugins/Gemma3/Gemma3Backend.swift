@@ -51,7 +51,7 @@ public final class Gemma3Backend: TransformerBackend {
             let configuration = try Gemma3Configuration(gguf: file)
             let source = GGUFTensorSource(file: file, resident: residentWeights)
             let weights = try Gemma3Weights.load(from: source, config: configuration)
-            let tokenizer: GemmaTokenizer? = nil  // FIXME: the GGUF tokenizer (helper branch tok)
+            let tokenizer = try GemmaTokenizer(ggufMetadata: file.metadata)
             let fingerprint = try Self.fingerprint(
                 files: [path], resident: weights.changedPrecision ? residentWeights : nil)
             self.init(

@@ -1,4 +1,5 @@
 import Foundation
+import TensorFormats
 
 /// The Gemma tokenizer (SentencePiece BPE with byte fallback, 256,000 pieces), bit-for-bit equal to Hugging Face
 /// `tokenizers` on the real Gemma files: `encode` as `encode(text, add_special_tokens=True)` and `decode` as
@@ -6,7 +7,8 @@ import Foundation
 ///
 /// Loads either an HF `tokenizer.json` (BPE model with a ranked merge list) or the SentencePiece
 /// `tokenizer.model` (scored pieces, encoded with sentencepiece's algorithm after HF's pre-split on
-/// special and user-defined tokens). Both give the same ids for Gemma.
+/// special and user-defined tokens). Both give the same ids for Gemma. A third loader reads the tokenizer
+/// metadata of a Gemma GGUF file (Gemma 3: 262,144 tokens) as transformers does (``init(gguf:)``).
 ///
 /// Text is handled as UTF-8 bytes and Unicode scalars, never as `Character`s, and is never normalised;
 /// tokens are keyed by bytes, so the 61 groups of canonically equivalent Gemma pieces stay distinct.
@@ -51,7 +53,34 @@ public final class GemmaTokenizer: Sendable {
         self.init(definition: try SentencePieceModelLoader.load(path: path), path: path)
     }
 
-    /// Number of ids (256,000 for Gemma); every id in `0..<vocabularySize` that has a token can be decoded.
+    /// Loads the tokenizer from the metadata of a Gemma GGUF file (`tokenizer.ggml.*`, e.g. google/gemma-3-270m
+    /// with 262,144 tokens), as transformers builds it from the same file. Only the header and metadata are
+    /// read, so files with quantized tensors load too.
+    /// - Throws: ``TokenizerError`` naming the file and the key when the file is not GGUF, a key is missing or
+    ///   ill-typed, the token arrays differ in length, an id is out of range, or the file describes a tokenizer
+    ///   other than Gemma's (another `tokenizer.ggml.model`, merges, a space prefix).
+    public convenience init(gguf path: String) throws {
+        let metadata: GGUFMetadata
+        do {
+            metadata = try GGUFMetadata(path: path)
+        } catch let error as TensorFormatError {
+            throw TokenizerError(path: path, "cannot read the GGUF metadata: \(error.problem)")
+        }
+        try self.init(ggufMetadata: metadata)
+    }
+
+    /// Builds the tokenizer from GGUF metadata already read (``GGUFMetadata(path:)``, or
+    /// `GGUFMetadata(file)` for an open ``GGUFFile``); see ``init(gguf:)``.
+    /// - Throws: ``TokenizerError`` naming the file and the key, as ``init(gguf:)``.
+    public convenience init(ggufMetadata metadata: GGUFMetadata) throws {
+        self.init(definition: try GGUFTokenizerLoader.load(metadata), path: metadata.path)
+    }
+
+    /// Whether the file asks for ``bosToken`` first in encoded text: GGUF `tokenizer.ggml.add_bos_token`
+    /// (true when absent), true for `tokenizer.json` and `tokenizer.model`. `encode`'s `addBOS` decides.
+    public var addsBOSByDefault: Bool { definition.addBOSByDefault }
+
+    /// Number of ids (256,000 for Gemma, 262,144 for Gemma 3); every id in `0..<vocabularySize` that has a token can be decoded.
     public var vocabularySize: Int { definition.vocabularySize }
 
     /// `<bos>`, 2 for Gemma.

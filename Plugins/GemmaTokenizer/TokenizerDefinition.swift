@@ -33,6 +33,8 @@ struct TokenizerDefinition: Sendable {
     var eosToken: Int32
     /// Padding.
     var padToken: Int32
+    /// Whether the file asks for BOS at the start of encoded text (GGUF `tokenizer.ggml.add_bos_token`).
+    var addBOSByDefault = true
 
     /// The token string of `id`, as UTF-8 bytes.
     func tokenString(_ id: Int32) -> [UInt8]? {

@@ -85,7 +85,11 @@ enum RealTokenizer {
 struct ReferenceFixture: Sendable {
     struct Header: Decodable, Sendable {
         var seed: Int
-        var tokenizer_sha256: String
+        /// The Gemma-2 `tokenizer.model` fixture's source; nil in the GGUF fixture.
+        var tokenizer_sha256: String?
+        /// The GGUF fixture's source; nil in the Gemma-2 fixture.
+        var gguf_sha256: String?
+        var vocab_size: Int?
         var tokenizers_version: String
         var encode_cases: Int
         var decode_cases: Int

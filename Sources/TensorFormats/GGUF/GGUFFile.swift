@@ -246,7 +246,10 @@ struct GGUFReader {
         }
     }
 
-    mutating func parse() throws -> Parsed {
+    /// Reads and validates the header and the metadata, leaving the reader at the first tensor info.
+    mutating func parseHeaderAndMetadata() throws -> (
+        version: UInt32, tensorCount: Int, metadata: [(key: String, value: GGUFValue)]
+    ) {
         guard bytes.count >= 4, bytes.prefix(4).elementsEqual(GGUFLayout.magic) else {
             throw fail("not a GGUF file (it does not start with the magic 'GGUF')")
         }
@@ -271,6 +274,11 @@ struct GGUFReader {
             }
             metadata.append((key, try readValue(type, key: key, depth: 0)))
         }
+        return (version, tensorCount, metadata)
+    }
+
+    mutating func parse() throws -> Parsed {
+        let (version, tensorCount, metadata) = try parseHeaderAndMetadata()
         var alignment = GGUFLayout.defaultAlignment
         if let value = metadata.first(where: { $0.key == "general.alignment" })?.value {
             guard case .uint32(let raw) = value, raw > 0, raw & (raw - 1) == 0 else {

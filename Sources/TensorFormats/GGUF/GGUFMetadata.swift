@@ -21,6 +21,24 @@ public struct GGUFMetadata: Sendable, RandomAccessCollection {
         self.positions = positions
     }
 
+    /// Maps the GGUF file at `path` and reads only its header and metadata (tensor infos and data are
+    /// never touched): what a tokenizer or configuration reader needs.
+    /// - Throws: ``TensorFormatError`` naming the file (and key) for a missing file, a bad magic or version,
+    ///   truncated or malformed metadata, or a key that appears twice.
+    public init(path: String) throws {
+        try self.init(mapping: MappedFile(path: path))
+    }
+
+    /// Reads the header and metadata of GGUF bytes that are already mapped or in memory.
+    public init(mapping: MappedFile) throws {
+        var reader = GGUFReader(bytes: mapping.bytes, path: mapping.path)
+        let parsed = try reader.parseHeaderAndMetadata()
+        self.init(path: mapping.path, pairs: parsed.metadata)
+    }
+
+    /// The metadata of a fully opened ``GGUFFile``.
+    public init(_ file: GGUFFile) { self = file.metadata }
+
     /// The index of the first pair.
     public var startIndex: Int { 0 }
     /// One past the index of the last pair.
