@@ -108,8 +108,10 @@ final class GGUFTensorSource: Gemma3TensorSource {
 
     var path: String { file.path }
 
-    /// Relative HF name → GGUF name.
-    func fileName(of name: String) -> String {
+    func fileName(of name: String) -> String { Self.ggufName(of: name) }
+
+    /// Relative HF name → llama.cpp's GGUF name.
+    static func ggufName(of name: String) -> String {
         let map: [String: String] = [
             "embed_tokens.weight": "token_embd.weight", "norm.weight": "output_norm.weight",
             "lm_head.weight": "output.weight",

@@ -36,13 +36,14 @@ struct Generate: AsyncParsableCommand {
     @Flag(help: "Always generate --max-new-tokens tokens, even past the end-of-sequence token.")
     var ignoreEos = false
 
-    @Option(help: "Steering vector (.npy, d_model float32 values).")
+    @Option(
+        name: [.customLong("steer"), .customLong("vector")], help: "Steering vector (.npy, d_model float32 values).")
     var steer: String?
 
     @Option(help: "Multiplier on the steering vector.")
     var scale: Float = 0
 
-    @Option(help: "Layer after which the vector is added to the residual stream.")
+    @Option(help: "Layer after which the vector is added to the residual stream (default: the middle block).")
     var layer: Int?
 
     @Option(help: "Positions to steer: all, prompt or generated.")
@@ -57,14 +58,17 @@ struct Generate: AsyncParsableCommand {
     func validate() throws {
         guard n > 0 else { throw ValidationError("--n must be at least 1.") }
         guard maxNewTokens >= 0 else { throw ValidationError("--max-new-tokens must be ≥ 0.") }
-        if steer != nil && layer == nil { throw ValidationError("--steer needs --layer.") }
         guard scale.isFinite else { throw ValidationError("--scale must be finite.") }
     }
 
     func run() async throws {
         let backend = try model.load()
         var interventions = [Intervention]()
-        if let steer, let layer {
+        if let steer {
+            let layer = self.layer ?? backend.descriptor.layerCount / 2
+            if self.layer == nil {
+                printError("steering after block \(layer) (the middle block; pass --layer to choose another)")
+            }
             let vector = try NPY.read(path: steer).floats()
             interventions.append(
                 Intervention(
