@@ -146,3 +146,7 @@ public final class Gemma2Backend: ModelBackend {
     }
 
 }
+
+extension Gemma2Backend: IncrementalDecoding {
+    public func makeDecodingSession() -> any DecodingSession { runtime.makeDecodingSession() }
+}
