@@ -95,10 +95,15 @@ public final class BatchScheduler: @unchecked Sendable {
         public var tokens = 0
     }
 
+    /// Called on the decoding thread at the top of every iteration, before cancellations are taken
+    /// and the step runs (tests pace the thread with it).
+    private let beforeIteration: (@Sendable () -> Void)?
+
     /// A scheduler over `backend`, decoding at most `maxRows` rows together. Call ``start()``.
-    public init(backend: any IncrementalDecoding, maxRows: Int = 64) {
+    public init(backend: any IncrementalDecoding, maxRows: Int = 64, beforeIteration: (@Sendable () -> Void)? = nil) {
         self.backend = backend
         self.maxRows = max(1, maxRows)
+        self.beforeIteration = beforeIteration
     }
 
     /// Starts the decoding thread.
@@ -192,6 +197,7 @@ public final class BatchScheduler: @unchecked Sendable {
         let session = backend.makeDecodingSession()
         var active: [Int: Active] = [:]  // by row id
         while true {
+            beforeIteration?()
             condition.lock()
             while waiting.isEmpty && active.isEmpty && cancelled.isEmpty && !stopping { condition.wait() }
             if stopping && waiting.isEmpty && active.isEmpty {

@@ -30,7 +30,6 @@ def ensure_openai(root):
     """Re-executes this script inside .cache/serve-venv with `openai` installed."""
     try:
         import openai  # noqa: F401
-        import httpx  # noqa: F401
         return
     except ImportError:
         pass
@@ -75,18 +74,19 @@ def main():
     parser.add_argument("--root", default=os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     args = parser.parse_args()
     ensure_openai(args.root)
-    import httpx
+    import http.client
+
     import openai
 
     root, steer = args.root, args.steer
     model = os.path.join(root, "Demo", "model")
-    sae = os.path.join(root, "Demo", "sae", "layer_3", "width_2k")
+    sae = os.path.join(root, "Demo", "sae", "layer_3", "width_2k", "average_l0_53")
     work = tempfile.mkdtemp(prefix="serve-e2e-")
     store = os.path.join(work, "store")
     npy = os.path.join(work, "v.npy")
     run([steer, "vector", "make", "--strategy", "sae-direct", "--sae", sae, "--target", "17", "--store", store,
          "--alias", "vector/demo/f17", "--out", npy])
-    alias, scale, layer = "vector/demo/f17", 6.0, 3
+    alias, scale, layer = "vector/demo/f17", 40.0, 3
 
     log = open(os.path.join(work, "serve.log"), "w")
     server = subprocess.Popen([steer, "serve", "--model", model, "--store", store, "--sae", sae, "--port", "0",
@@ -147,7 +147,14 @@ def main():
             check(streamed == text, f"chat stream {extra}: {streamed!r} != {text!r}")
 
         # Bad input: OpenAI error objects, and the server keeps serving.
-        raw = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60)
+        def request(method, path, body=None):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            connection.request(method, path, body=body, headers={"Content-Type": "application/json"})
+            response = connection.getresponse()
+            status, text = response.status, response.read().decode()
+            connection.close()
+            return status, text
+
         bad = [
             (b"{oops", 400),
             (json.dumps({"prompt": "x", "max_tokens": 0}).encode(), 400),
@@ -159,9 +166,9 @@ def main():
             (b"{" + b" " * (2 << 20) + b"}", 413),
         ]
         for body, status in bad:
-            response = raw.post("/v1/completions", content=body, headers={"Content-Type": "application/json"})
-            check(response.status_code == status, f"{body[:60]!r}: {response.status_code} {response.text[:200]}")
-            error = response.json()["error"]
+            got, text = request("POST", "/v1/completions", body)
+            check(got == status, f"{body[:60]!r}: {got} {text[:200]}")
+            error = json.loads(text)["error"]
             check(set(error) == {"message", "type", "param", "code"} and error["message"], f"error object {error}")
         try:
             client.completions.create(model="model", prompt="x", max_tokens=4, extra_body={
@@ -169,16 +176,20 @@ def main():
             check(False, "unknown alias accepted")
         except openai.NotFoundError:
             pass
-        vectors = raw.get("/v1/steering/vectors").json()
+        vectors = json.loads(request("GET", "/v1/steering/vectors")[1])
         check([v["id"] for v in vectors["data"]] == [alias] and vectors["dictionary"]["features"] == 2048,
               f"vectors {vectors}")
 
         # A client that disconnects mid-stream frees its row; the server goes on.
-        with httpx.stream("POST", f"http://127.0.0.1:{port}/v1/completions", timeout=60, json={
-                "prompt": "Once", "max_tokens": 200, "temperature": 0.7, "stream": True}) as response:
-            for i, _ in enumerate(response.iter_lines()):
-                if i >= 3:
-                    break
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        connection.request("POST", "/v1/completions", body=json.dumps(
+            {"prompt": "Once", "max_tokens": 200, "temperature": 0.7, "stream": True}),
+            headers={"Content-Type": "application/json"})
+        response = connection.getresponse()
+        for _ in range(3):
+            response.fp.readline()
+        connection.sock.close()
+        connection.close()
         check(client.completions.create(model="model", prompt="Hello", max_tokens=2).choices, "serving after disconnect")
 
         # Bounded load: 32 concurrent clients, 96 requests, mixed steering; greedy results must equal

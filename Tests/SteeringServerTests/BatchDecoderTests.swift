@@ -139,7 +139,9 @@ struct BatchDecoderTests {
     func cancellation() async throws {
         let rows = demoRows()
         let expected = try generatedAlone(rows[1], sampling: .greedy(maxNewTokens: 0, stopAtEOS: false))
-        let scheduler = BatchScheduler(backend: demoBackend, maxRows: 4)
+        // The decoding thread runs one iteration per signal, so the cancel lands after exactly 3 tokens.
+        let gate = DispatchSemaphore(value: 0)
+        let scheduler = BatchScheduler(backend: demoBackend, maxRows: 4, beforeIteration: { gate.wait() })
         scheduler.start()
         var long = SamplingConfig.greedy(maxNewTokens: 200, stopAtEOS: false)
         long.maxNewTokens = 200
@@ -153,16 +155,22 @@ struct BatchDecoderTests {
                 stopTokens: []))
         var doomedTokens = 0
         var doomedEnd: RowEvent?
+        gate.signal()
         for await event in doomed.events {
             if case .token = event {
                 doomedTokens += 1
-                if doomedTokens == 3 { scheduler.cancel(doomed.ticket) }
+                if doomedTokens == 3 {
+                    scheduler.cancel(doomed.ticket)
+                    for _ in 0..<10_000 { gate.signal() }
+                } else if doomedTokens < 3 {
+                    gate.signal()
+                }
             } else {
                 doomedEnd = event
             }
         }
         #expect(doomedEnd == .finished(.cancelled))
-        #expect(doomedTokens < 200)
+        #expect(doomedTokens == 3)
         var tokens = [Int32]()
         for await event in kept.events { if case .token(let t) = event { tokens.append(t) } }
         #expect(tokens == expected)
