@@ -52,6 +52,8 @@ public struct CompletionRequest: Sendable, Equatable {
     public var n: Int
     public var stop: [String]
     public var stream: Bool
+    /// Generate `max_tokens` tokens even past the end-of-sequence token (`ignore_eos`, as llama-server).
+    public var ignoreEOS: Bool
     /// Whether the usage block is sent at the end of a stream (`stream_options.include_usage`).
     public var streamUsage: Bool
     public var steering: [SteeringSpec]
@@ -114,6 +116,7 @@ public struct CompletionRequest: Sendable, Equatable {
         }
         let stop = try parseStop(json["stop"])
         let stream = try fields.bool("stream") ?? false
+        let ignoreEOS = try fields.bool("ignore_eos") ?? false
         var streamUsage = false
         if let options = json["stream_options"], !(options is NSNull) {
             guard let options = options as? [String: Any] else {
@@ -125,7 +128,7 @@ public struct CompletionRequest: Sendable, Equatable {
         return CompletionRequest(
             prompt: prompt, model: json["model"] as? String, maxTokens: maxTokens, temperature: temperature,
             topK: topK, topP: topP, seed: seed.map { UInt64(bitPattern: Int64($0)) }, n: n, stop: stop,
-            stream: stream, streamUsage: streamUsage, steering: steering)
+            stream: stream, ignoreEOS: ignoreEOS, streamUsage: streamUsage, steering: steering)
     }
 
     // MARK: Fields

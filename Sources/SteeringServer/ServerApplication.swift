@@ -256,7 +256,7 @@ public final class ServerApplication: Sendable {
         let seed = request.seed ?? UInt64.random(in: 0...UInt64.max)
         let sampling = SamplingConfig(
             temperature: request.temperature, topK: request.topK, topP: request.topP, mode: .huggingFace,
-            maxNewTokens: maxTokens, stopAtEOS: true, seed: seed)
+            maxNewTokens: maxTokens, stopAtEOS: !request.ignoreEOS, seed: seed)
         var rows: [(prompt: Int, request: RowRequest)] = []
         for (p, tokens) in prompts.enumerated() {
             for i in 0..<request.n {
