@@ -25,7 +25,7 @@ import json
 import os
 import random
 import statistics
-
+import struct
 import subprocess
 import sys
 import tempfile
