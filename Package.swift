@@ -28,6 +28,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
+        // SwiftNIO directly, not Hummingbird: Hummingbird's graph (swift-nio-extras → swift-algorithms →
+        // swift-numerics) declares a target named `Numerics`, and SwiftPM refuses two targets of one name.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // MARK: System libraries (apt: libopenblas-dev, liblmdb-dev, zlib1g-dev). One Swift module imports each.
@@ -91,6 +94,17 @@ let package = Package(
             name: "Pipeline", dependencies: ["SteeringCore", "Numerics", "TensorFormats", "ArtifactStore"],
             swiftSettings: optimizedSettings),
 
+        // MARK: Serving (the OpenAI-compatible HTTP server over any IncrementalDecoding backend)
+        .target(
+            name: "SteeringServer",
+            dependencies: [
+                "SteeringCore", "ArtifactStore", "TensorFormats",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings),
+
         // MARK: Composition root and CLI
         .target(
             name: "SteeringPlugins",
@@ -104,7 +118,7 @@ let package = Package(
             dependencies: [
                 "SteeringCore", "SteeringPlugins", "ArtifactStore", "TensorFormats", "Numerics", "Pipeline", "Judges",
                 "Gemma2",
-                "JumpReLUSAE", "Estimators",
+                "JumpReLUSAE", "Estimators", "SteeringServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),
@@ -154,6 +168,13 @@ let package = Package(
         .testTarget(
             name: "PipelineTests",
             dependencies: ["Pipeline", "Gemma2", "JumpReLUSAE", "ArtifactStore", "SteeringTestSupport"],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SteeringServerTests",
+            dependencies: [
+                "SteeringServer", "Gemma2", "TransformerRuntime", "ArtifactStore", "SteeringPlugins",
+                "SteeringTestSupport",
+            ],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "JumpReLUSAETests", dependencies: ["JumpReLUSAE", "TensorFormats", "SteeringTestSupport"],

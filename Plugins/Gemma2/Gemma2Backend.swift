@@ -133,3 +133,7 @@ public final class Gemma2Backend: TransformerBackend {
     }
 
 }
+
+extension Gemma2Backend: IncrementalDecoding {
+    public func makeDecodingSession() -> any DecodingSession { runtime.makeDecodingSession() }
+}

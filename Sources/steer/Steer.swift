@@ -13,6 +13,6 @@ struct Steer: AsyncParsableCommand {
         subcommands: [
             Tokenize.self, Forward.self, Generate.self, Features.self, SAECommand.self, EffectsCommand.self,
             EstimatorsCommand.self, VectorCommand.self, TasksCommand.self, Evaluate.self, Demo.self, Store.self,
-            Bench.self,
+            Bench.self, Serve.self,
         ])
 }
