@@ -133,3 +133,8 @@ public final class Gemma3Backend: TransformerBackend {
         try runtime.generate(prompts: prompts, sampling: sampling, interventions: interventions)
     }
 }
+
+extension Gemma3Backend: IncrementalDecoding {
+    /// A continuous-batching session on the shared runtime (rows join and leave between steps).
+    public func makeDecodingSession() -> any DecodingSession { runtime.makeDecodingSession() }
+}

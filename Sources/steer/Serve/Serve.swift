@@ -86,7 +86,7 @@ struct Serve: AsyncParsableCommand {
         guard let backend = loaded as? any IncrementalDecoding else {
             throw ValidationError(
                 "The \(loaded.descriptor.backend) backend cannot decode incrementally (IncrementalDecoding), so it "
-                    + "cannot serve; use a backend that can (gemma2).")
+                    + "cannot serve; use a backend that can (gemma2, gemma3).")
         }
         let storePath =
             store
