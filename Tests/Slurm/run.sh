@@ -39,6 +39,13 @@ if python3 -c 'import yaml' 2>/dev/null; then
     else
         fail "Kubernetes manifest: $out"
     fi
+    # The check itself must catch a manifest whose shard count disagrees with its completions.
+    if sed 's/completions: 16/completions: 15/' Scripts/slurm/k8s-indexed-job.yaml \
+        | python3 Tests/Slurm/check_k8s_manifest.py /dev/stdin >/dev/null 2>&1; then
+        fail "the manifest check accepted completions 15 with STEER_SHARD_COUNT 16"
+    else
+        pass "the manifest check rejects completions that disagree with STEER_SHARD_COUNT"
+    fi
 else
     echo "skip - PyYAML is not installed; the Kubernetes manifest was not validated" >&2
 fi
