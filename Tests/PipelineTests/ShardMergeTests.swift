@@ -72,4 +72,54 @@ struct ShardMergeTests {
         let empty = try ArtifactStore(path: dir + "/empty")
         #expect(try empty.merge(from: scaled, requiring: EffectMeasurer.shardAgreements).isClean)
     }
+
+    @Test("steer effects status: measured, in progress and missing across shard stores and a directory of them")
+    func status() throws {
+        guard let steer = BuiltProduct.steer() else { return }
+        let dir = try makeTemporaryDirectory("shard-status")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let vectors = "decoder-rows:" + PipelineFixtures.saePath + ":0-9"
+        _ = try shard(dir + "/shards", "shard-0-of-3", rows: 0..<1)  // row 0 of shard 0's rows 0, 3, 6
+        let second = try shard(dir + "/shards", "shard-1-of-3", rows: 1..<2)
+        // Row 4 begun but not finished: its vector is stored, its effect is not (a running or killed task).
+        let probe = try PipelineFixtures.probes(try PipelineFixtures.sae(), 4..<5)[0]
+        try second.put(recipe: probe.recipe, floats: probe.values, shape: [probe.values.count])
+
+        let result = try Subprocess.run(
+            steer,
+            [
+                "effects", "status", "--store", dir + "/shards", "--store", dir + "/not-yet", "--vectors", vectors,
+                "--shards", "3", "--json",
+            ])
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any]
+        #expect(json?["vectors"] as? Int == 9)
+        #expect(json?["measured"] as? Int == 2)
+        #expect(json?["inProgress"] as? Int == 1)
+        #expect(json?["missing"] as? Int == 6)
+        #expect(json?["complete"] as? Bool == false)
+        #expect(json?["inProgressLabels"] as? [String] == ["decoder row 4"])
+        let stores = json?["stores"] as? [[String: Any]] ?? []
+        #expect(
+            stores.map { ($0["path"] as? String ?? "").split(separator: "/").last ?? "" } == [
+                "shard-0-of-3", "shard-1-of-3", "not-yet",
+            ])
+        #expect(stores.map { $0["measured"] as? Int } == [1, 1, 0])
+        #expect(stores.map { $0["exists"] as? Bool } == [true, true, false])
+        let shards = json?["shards"] as? [[String: Any]] ?? []
+        #expect(shards.map { $0["assigned"] as? Int } == [3, 3, 3])
+        #expect(shards.map { $0["measured"] as? Int } == [1, 1, 0])
+        #expect(shards.map { $0["inProgress"] as? Int } == [0, 1, 0])
+
+        let text = try Subprocess.run(steer, ["effects", "status", "--store", dir + "/shards", "--vectors", vectors])
+        #expect(text.stdout.contains("2 of 9 vectors measured, 1 in progress, 6 missing."), "\(text.stdout)")
+        #expect(text.stdout.contains("in progress: decoder row 4"))
+
+        let noStore = try Subprocess.run(steer, ["effects", "status", "--vectors", vectors])
+        #expect(noStore.status != 0 && noStore.stderr.contains("Give at least one --store"), "\(noStore.stderr)")
+        let badRange = try Subprocess.run(
+            steer,
+            ["effects", "status", "--store", dir, "--vectors", "decoder-rows:" + PipelineFixtures.saePath + ":5-2"])
+        #expect(badRange.status != 0 && badRange.stderr.contains("START < END"), "\(badRange.stderr)")
+    }
 }

@@ -2,8 +2,6 @@ import ArgumentParser
 import Foundation
 import Pipeline
 import SteeringCore
-import SteeringPlugins
-import TensorFormats
 
 struct EffectsMeasure: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
