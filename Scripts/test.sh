@@ -16,3 +16,7 @@ if command -v python3 >/dev/null 2>&1 && ! python3 -c "import lmdb, gguf, numpy"
 fi
 swift build --build-tests
 swift test --skip-build "$@"
+# Scale-out on a real scheduler: a private single-node Slurm on loopback runs a sharded effect
+# measurement (Tests/Slurm/run.sh, about a minute); it says so and is skipped where Slurm cannot be
+# installed or started. Runs with the full suite only (not when test.sh is given a --filter).
+if [[ $# -eq 0 ]]; then STEER_BIN="$(swift build --show-bin-path)/steer" Tests/Slurm/run.sh; fi

@@ -173,3 +173,111 @@ extension ArtifactStore {
         }
     }
 }
+
+/// Artifacts of one kind whose recipes must agree between two stores before they are merged, apart
+/// from what names the individual item (the probe vector of an effect, say).
+///
+/// Shards of one job (`steer effects measure --shard i/N`) differ only in their items; a store
+/// measured with another model, SAE or protocol differs in a shared input or parameter, and merging
+/// it would silently mix incompatible results. Recipes are compared per algorithm: with the per-item
+/// inputs and parameters removed, every recipe of the other store must also occur in this one.
+public struct RecipeAgreement: Sendable, Hashable {
+    /// The kind of artifact checked.
+    public var kind: ArtifactKind
+    /// Inputs that differ from item to item (ignored).
+    public var perItemInputs: Set<String>
+    /// Parameters that differ from item to item (ignored).
+    public var perItemParameters: Set<String>
+    /// Inputs that follow from the others (a baseline's key, say); named after them in a refusal.
+    public var derivedInputs: Set<String>
+
+    /// Creates a rule for `kind`.
+    public init(
+        kind: ArtifactKind, perItemInputs: Set<String> = [], perItemParameters: Set<String> = [],
+        derivedInputs: Set<String> = []
+    ) {
+        self.kind = kind
+        self.perItemInputs = perItemInputs
+        self.perItemParameters = perItemParameters
+        self.derivedInputs = derivedInputs
+    }
+
+    /// `recipe` without its per-item inputs and parameters.
+    public func shared(_ recipe: Recipe) -> Recipe {
+        var out = recipe
+        for name in perItemInputs { out.inputs[name] = nil }
+        for name in perItemParameters { out.parameters[name] = nil }
+        return out
+    }
+
+    /// What differs between two shared recipes of one algorithm, one phrase each: inputs, then
+    /// parameters (by their path inside nested objects), then derived inputs.
+    func differences(ours: Recipe, theirs: Recipe) -> [String] {
+        var primary: [String] = []
+        var derived: [String] = []
+        if ours.version != theirs.version {
+            primary.append("version (\(ours.version) here, \(theirs.version) there)")
+        }
+        for name in Set(ours.inputs.keys).union(theirs.inputs.keys).sorted()
+        where ours.inputs[name] != theirs.inputs[name] {
+            let phrase =
+                "input '\(name)' (\(ours.inputs[name].map { $0.short + "…" } ?? "absent") here, "
+                + "\(theirs.inputs[name].map { $0.short + "…" } ?? "absent") there)"
+            if derivedInputs.contains(name) { derived.append(phrase) } else { primary.append(phrase) }
+        }
+        Self.compare(.object(ours.parameters), .object(theirs.parameters), path: "", into: &primary)
+        return primary + derived
+    }
+
+    private static func compare(_ ours: RecipeValue?, _ theirs: RecipeValue?, path: String, into out: inout [String]) {
+        guard ours != theirs else { return }
+        if case .object(let a)? = ours, case .object(let b)? = theirs {
+            for name in Set(a.keys).union(b.keys).sorted() {
+                compare(a[name], b[name], path: path.isEmpty ? name : path + "." + name, into: &out)
+            }
+            return
+        }
+        func text(_ value: RecipeValue?) -> String {
+            guard let json = value?.canonicalJSON else { return "absent" }
+            return json.count > 40 ? String(json.prefix(37)) + "..." : json
+        }
+        out.append("parameter '\(path)' (\(text(ours)) here, \(text(theirs)) there)")
+    }
+}
+
+extension ArtifactStore {
+    /// Merges `other` like ``merge(from:)`` after checking that its recipes agree with this store's
+    /// under every rule of `agreements`; nothing is copied when one does not.
+    ///
+    /// A rule is checked only for algorithms both stores hold, so merging into an empty store (the
+    /// first shard) always proceeds.
+    /// - Throws: ``ArtifactStoreError/recipeMismatch(path:other:kind:algorithm:differences:)`` naming
+    ///   what differs, and the errors of ``merge(from:)``.
+    public func merge(from other: ArtifactStore, requiring agreements: [RecipeAgreement]) throws -> MergeReport {
+        for agreement in agreements {
+            let ours = try sharedRecipes(agreement)
+            let theirs = try other.sharedRecipes(agreement)
+            for (algorithm, recipes) in theirs.sorted(by: { $0.key < $1.key }) {
+                guard let mine = ours[algorithm], !mine.isEmpty else { continue }
+                for recipe in recipes.sorted(by: { $0.key.hex < $1.key.hex }) where !mine.contains(recipe) {
+                    // Name the differences from the closest of our recipes.
+                    let candidates = mine.map { agreement.differences(ours: $0, theirs: recipe) }
+                    let closest = candidates.min { $0.count < $1.count } ?? []
+                    throw ArtifactStoreError.recipeMismatch(
+                        path: path, other: other.path, kind: agreement.kind.rawValue, algorithm: algorithm,
+                        differences: closest)
+                }
+            }
+        }
+        return try merge(from: other)
+    }
+
+    /// The shared recipes of `agreement`'s kind, by algorithm.
+    private func sharedRecipes(_ agreement: RecipeAgreement) throws -> [String: Set<Recipe>] {
+        var out: [String: Set<Recipe>] = [:]
+        for (_, header) in try list(kind: agreement.kind) {
+            out[header.recipe.algorithm, default: []].insert(agreement.shared(header.recipe))
+        }
+        return out
+    }
+}

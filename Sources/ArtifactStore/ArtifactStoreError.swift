@@ -62,6 +62,9 @@ public enum ArtifactStoreError: Error, Sendable, Equatable {
     case exportFailed(path: String, problem: String)
     /// `merge(from:)` was given the store itself.
     case mergeIntoSelf(path: String)
+    /// A merge was refused: the other store's artifacts of `kind` (computed by `algorithm`) come from
+    /// another recipe than this store's; `differences` names each differing input or parameter.
+    case recipeMismatch(path: String, other: String, kind: String, algorithm: String, differences: [String])
     /// Any other LMDB or system failure.
     case system(path: String, operation: String, code: Int32, message: String)
 }
@@ -164,6 +167,13 @@ extension ArtifactStoreError: CustomStringConvertible {
             return "Cannot export to \(path): \(problem)."
         case .mergeIntoSelf(let path):
             return "Cannot merge the store at \(path) into itself. Give another store."
+        case .recipeMismatch(let path, let other, let kind, let algorithm, let differences):
+            return
+                "Refusing to merge \(other) into \(path): its \(kind) artifacts (\(algorithm)) were computed from "
+                + "another recipe than this store's: \(differences.joined(separator: "; ")). Shards of one job "
+                + "must share model, SAE and protocol; rerun that shard with the same flags, merge it into a "
+                + "separate store, or pass --allow-mixed-recipes to `steer store merge` to keep both. "
+                + "Nothing was copied."
         case .system(let path, let operation, let code, let message):
             return "Artifact store at \(path): \(operation) failed: \(message) (code \(code))."
         }

@@ -2,8 +2,6 @@ import ArgumentParser
 import Foundation
 import Pipeline
 import SteeringCore
-import SteeringPlugins
-import TensorFormats
 
 struct EffectsMeasure: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -36,7 +34,7 @@ struct EffectsMeasure: AsyncParsableCommand {
         guard let site = dictionary.descriptor.site else {
             throw ValidationError("The SAE's layer is unknown; pass --sae-layer.")
         }
-        let probes = try loadVectors(width: backend.descriptor.hiddenSize, site: site)
+        let probes = try ProbeVectorSpec(vectors).load(width: backend.descriptor.hiddenSize, site: site)
         let store = try storeOptions.open(readOnly: false, create: true)
         let measurer = try EffectMeasurer(
             model: backend, dictionary: dictionary, store: store,
@@ -62,45 +60,5 @@ struct EffectsMeasure: AsyncParsableCommand {
                 + String(format: "%.1f s (%.1f vectors/hour)", report.seconds, perHour))
         for failure in report.failures { printError("failed: \(failure.label): \(failure.reason)") }
         if !report.failures.isEmpty { throw ExitCode(2) }
-    }
-
-    private func loadVectors(width: Int, site: ActivationSite) throws -> [ProbeVector] {
-        if vectors.hasPrefix("decoder-rows:") {
-            var spec = String(vectors.dropFirst("decoder-rows:".count))
-            var range: Range<Int>?
-            if let colon = spec.lastIndex(of: ":"), spec[spec.index(after: colon)...].contains("-") {
-                let bounds = spec[spec.index(after: colon)...].split(separator: "-")
-                guard bounds.count == 2, let start = Int(bounds[0]), let end = Int(bounds[1]), start < end else {
-                    throw ValidationError("--vectors: range must be START-END with START < END, e.g. 0-1000.")
-                }
-                range = start..<end
-                spec = String(spec[..<colon])
-            }
-            let probes = try PluginRegistry.standard.dictionary("jumprelu", PluginOptions(path: spec))
-            if let probeSite = probes.descriptor.site, probeSite != site {
-                throw ValidationError(
-                    "--vectors: \(spec) is an SAE of \(probeSite), but effects are measured at \(site); "
-                        + "probe directions must come from an SAE at the same site.")
-            }
-            guard probes.descriptor.inputWidth == width else {
-                throw ValidationError(
-                    "--vectors: \(spec) has d_model \(probes.descriptor.inputWidth) but the model's is \(width).")
-            }
-            return try ProbeVector.decoderRows(of: probes, range: range ?? 0..<probes.descriptor.featureCount)
-        }
-        let array = try NPY.read(path: vectors)
-        let values = try array.floats()
-        let matrix: Matrix
-        switch array.shape.count {
-        case 1: matrix = Matrix(rows: 1, columns: array.shape[0], values: values)
-        case 2: matrix = Matrix(rows: array.shape[0], columns: array.shape[1], values: values)
-        default: throw ValidationError("--vectors \(vectors): expected [N, d_model], got shape \(array.shape).")
-        }
-        guard matrix.columns == width else {
-            throw ValidationError(
-                "--vectors \(vectors): vectors have \(matrix.columns) values but d_model is \(width).")
-        }
-        let digest = try FileFingerprint.digest(ofFile: vectors)
-        return try ProbeVector.rows(of: matrix, source: digest, label: (vectors as NSString).lastPathComponent)
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import ArtifactStore
+import Pipeline
 import SteeringCore
 
 /// `steer store merge`: union another store (a shard) into this one.
@@ -10,7 +11,9 @@ struct StoreMerge: AsyncParsableCommand {
         discussion: """
             Keys present in both stores must have identical payloads; when they differ, this store's copy \
             is kept and the conflict reported. Damaged artifacts of OTHER are not copied. Exits 1 when \
-            anything was reported, 0 when the merge was clean.
+            anything was reported, 0 when the merge was clean. A store whose effects or calibrations were \
+            measured with another model, SAE or protocol than this store's is refused (exit 1, nothing copied, \
+            the differing recipe input named) unless --allow-mixed-recipes is given.
             """)
 
     @OptionGroup var options: StoreOptions
@@ -20,6 +23,9 @@ struct StoreMerge: AsyncParsableCommand {
 
     @Flag(help: "Print the report as JSON.")
     var json = false
+
+    @Flag(help: "Merge even when OTHER's effects were measured with another model, SAE or protocol.")
+    var allowMixedRecipes = false
 
     struct Report: Encodable {
         var added: [String]
@@ -35,7 +41,8 @@ struct StoreMerge: AsyncParsableCommand {
         // Ours first: a read-only open of the same directory would block the writable one.
         let store = try options.open(readOnly: false, create: true)
         let source = try ArtifactStore(path: other, readOnly: true)
-        let report = try store.merge(from: source)
+        let report = try store.merge(
+            from: source, requiring: allowMixedRecipes ? [] : EffectMeasurer.shardAgreements)
         if json {
             try StoreOutput.printJSON(
                 Report(
