@@ -154,7 +154,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "Gemma3Tests",
-            dependencies: ["Gemma3", "TensorFormats", "TransformerRuntime", "SteeringTestSupport"],
+            dependencies: ["Gemma3", "SteeringPlugins", "TensorFormats", "TransformerRuntime", "SteeringTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "EstimatorsTests", dependencies: ["Estimators", "Pipeline", "SteeringTestSupport"],
