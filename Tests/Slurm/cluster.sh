@@ -40,8 +40,8 @@ slurm_cluster_up() {
         echo "the private Slurm cluster needs root (slurmd launches jobs as their user)" >&2
         return 2
     fi
-    slurm_cluster_install "$dir/apt.log" || return 2
     mkdir -p "$dir"/{munge,state,spool,log}
+    slurm_cluster_install "$dir/log/apt.log" || return 2
     chmod 700 "$dir" "$dir/munge"
     dd if=/dev/urandom of="$dir/munge/munge.key" bs=1024 count=1 status=none
     chmod 400 "$dir/munge/munge.key"
