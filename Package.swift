@@ -2,7 +2,7 @@
 //
 // Layout (see Docs/Architecture.md):
 //   Sources/   the framework core — system-library shims, SteeringCore (protocols and value types),
-//              Numerics (the only CBLAS importer), TensorFormats (the only CZlib importer),
+//              SteeringNumerics (the only CBLAS importer), TensorFormats (the only CZlib importer),
 //              ArtifactStore (the only CLMDB importer), Pipeline, the composition root and the `steer` CLI.
 //   Plugins/   one ordinary SwiftPM target per implementation of a core protocol, declared with
 //              `path:`. These are framework plugins, not SwiftPM package plugins.
@@ -28,8 +28,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
-        // SwiftNIO directly, not Hummingbird: Hummingbird's graph (swift-nio-extras → swift-algorithms →
-        // swift-numerics) declares a target named `Numerics`, and SwiftPM refuses two targets of one name.
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
@@ -49,10 +47,10 @@ let package = Package(
             name: "SteeringCore",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: optimizedSettings),
-        // Vectorised kernels (AVX2/FMA/F16C chosen at run time, portable C otherwise); imported only by Numerics.
+        // Vectorised kernels (AVX2/FMA/F16C chosen at run time, portable C otherwise); imported only by SteeringNumerics.
         .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         .target(
-            name: "Numerics", dependencies: ["SteeringCore", "CBLAS", "CKernels"], swiftSettings: optimizedSettings),
+            name: "SteeringNumerics", dependencies: ["SteeringCore", "CBLAS", "CKernels"], swiftSettings: optimizedSettings),
         .target(name: "TensorFormats", dependencies: ["SteeringCore", "CZlib"], swiftSettings: optimizedSettings),
         .target(
             name: "ArtifactStore",
@@ -63,7 +61,7 @@ let package = Package(
 
         // The shared decoder runtime: weights, KV cache, step loop, forward / generate / loss, hooks.
         .target(
-            name: "TransformerRuntime", dependencies: ["SteeringCore", "Numerics"], swiftSettings: optimizedSettings),
+            name: "TransformerRuntime", dependencies: ["SteeringCore", "SteeringNumerics"], swiftSettings: optimizedSettings),
 
         // MARK: Plugins (framework plugin modules; see README "Why Plugins/")
         .target(
@@ -71,27 +69,27 @@ let package = Package(
             swiftSettings: optimizedSettings),
         .target(
             name: "Gemma2",
-            dependencies: ["SteeringCore", "Numerics", "TensorFormats", "TransformerRuntime", "GemmaTokenizer"],
+            dependencies: ["SteeringCore", "SteeringNumerics", "TensorFormats", "TransformerRuntime", "GemmaTokenizer"],
             path: "Plugins/Gemma2", swiftSettings: optimizedSettings),
         .target(
             name: "Gemma3",
-            dependencies: ["SteeringCore", "Numerics", "TensorFormats", "TransformerRuntime", "GemmaTokenizer"],
+            dependencies: ["SteeringCore", "SteeringNumerics", "TensorFormats", "TransformerRuntime", "GemmaTokenizer"],
             path: "Plugins/Gemma3", swiftSettings: optimizedSettings),
         .target(
-            name: "JumpReLUSAE", dependencies: ["SteeringCore", "Numerics", "TensorFormats"],
+            name: "JumpReLUSAE", dependencies: ["SteeringCore", "SteeringNumerics", "TensorFormats"],
             path: "Plugins/JumpReLUSAE", swiftSettings: optimizedSettings),
         .target(
-            name: "Estimators", dependencies: ["SteeringCore", "Numerics"], path: "Plugins/Estimators",
+            name: "Estimators", dependencies: ["SteeringCore", "SteeringNumerics"], path: "Plugins/Estimators",
             swiftSettings: optimizedSettings),
         .target(
-            name: "Strategies", dependencies: ["SteeringCore", "Numerics"], path: "Plugins/Strategies",
+            name: "Strategies", dependencies: ["SteeringCore", "SteeringNumerics"], path: "Plugins/Strategies",
             swiftSettings: optimizedSettings),
         .target(
             name: "Judges", dependencies: ["SteeringCore"], path: "Plugins/Judges", swiftSettings: swiftSettings),
 
         // MARK: Orchestration (talks to plugins only through the core protocols)
         .target(
-            name: "Pipeline", dependencies: ["SteeringCore", "Numerics", "TensorFormats", "ArtifactStore"],
+            name: "Pipeline", dependencies: ["SteeringCore", "SteeringNumerics", "TensorFormats", "ArtifactStore"],
             swiftSettings: optimizedSettings),
 
         // MARK: Serving (the OpenAI-compatible HTTP server over any IncrementalDecoding backend)
@@ -116,7 +114,7 @@ let package = Package(
         .executableTarget(
             name: "steer",
             dependencies: [
-                "SteeringCore", "SteeringPlugins", "ArtifactStore", "TensorFormats", "Numerics", "Pipeline", "Judges",
+                "SteeringCore", "SteeringPlugins", "ArtifactStore", "TensorFormats", "SteeringNumerics", "Pipeline", "Judges",
                 "Gemma2",
                 "JumpReLUSAE", "Estimators", "SteeringServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -125,7 +123,7 @@ let package = Package(
 
         // MARK: Tests
         .target(
-            name: "SteeringTestSupport", dependencies: ["SteeringCore", "Numerics"],
+            name: "SteeringTestSupport", dependencies: ["SteeringCore", "SteeringNumerics"],
             path: "Tests/Support/SteeringTestSupport",
             swiftSettings: swiftSettings),
         .executableTarget(
@@ -135,7 +133,7 @@ let package = Package(
             name: "SteeringCoreTests", dependencies: ["SteeringCore", "SteeringPlugins", "SteeringTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "NumericsTests", dependencies: ["Numerics", "SteeringTestSupport"], swiftSettings: swiftSettings),
+            name: "NumericsTests", dependencies: ["SteeringNumerics", "SteeringTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TensorFormatsTests", dependencies: ["TensorFormats", "SteeringTestSupport"],
             swiftSettings: swiftSettings),

@@ -1,4 +1,4 @@
-import Numerics
+import SteeringNumerics
 import SteeringCore
 
 /// The SAE-TS effect approximator trained exactly as the authors did (method.md §4, `LinearAdapter` in

@@ -1,4 +1,4 @@
-import Numerics
+import SteeringNumerics
 import SteeringCore
 
 /// The outcome of choosing λ: the cross-validated mean squared error of every candidate.

@@ -1,4 +1,4 @@
-import Numerics
+import SteeringNumerics
 import SteeringCore
 
 /// A fitted ridge model together with how its λ was chosen.

@@ -1,4 +1,4 @@
-import Numerics
+import SteeringNumerics
 import SteeringCore
 
 /// Solves a ``RidgeSystem`` for one λ in double precision by Cholesky factorisation.

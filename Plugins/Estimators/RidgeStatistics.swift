@@ -1,4 +1,4 @@
-import Numerics
+import SteeringNumerics
 import SteeringCore
 
 /// The sufficient statistics of a set of rows for ridge regression with an unpenalised bias, over the

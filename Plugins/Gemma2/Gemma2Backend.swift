@@ -1,6 +1,6 @@
 import Foundation
 import GemmaTokenizer
-import Numerics
+import SteeringNumerics
 import SteeringCore
 import TensorFormats
 import TransformerRuntime

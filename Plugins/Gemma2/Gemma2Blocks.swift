@@ -1,7 +1,7 @@
 // The block arithmetic of transformers/models/gemma2/modeling_gemma2.py (Gemma2ForCausalLM, eager
 // attention) in row-major float32; the TransformerRuntime drives it (batching, KV cache, hooks).
 import Foundation
-import Numerics
+import SteeringNumerics
 import SteeringCore
 import TransformerRuntime
 

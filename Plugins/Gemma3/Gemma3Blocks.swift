@@ -1,7 +1,7 @@
 // The block arithmetic of transformers/models/gemma3/modeling_gemma3.py (Gemma3ForCausalLM, text,
 // eager attention) in row-major float32; the TransformerRuntime drives it.
 import Foundation
-import Numerics
+import SteeringNumerics
 import SteeringCore
 import TransformerRuntime
 

@@ -1,4 +1,4 @@
-import Numerics
+import SteeringNumerics
 import SteeringCore
 
 /// Registers the Gemma-3 backend as `gemma3`. The path is a Hugging Face checkpoint directory or a

@@ -1,5 +1,5 @@
 import Foundation
-import Numerics
+import SteeringNumerics
 import SteeringCore
 import TensorFormats
 import TransformerRuntime

@@ -1,5 +1,5 @@
 import Foundation
-import Numerics
+import SteeringNumerics
 import SteeringCore
 
 /// Parameters of a JumpReLU SAE in the Gemma Scope layout.

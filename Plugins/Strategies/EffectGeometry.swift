@@ -1,4 +1,4 @@
-import Numerics
+import SteeringNumerics
 import SteeringCore
 
 /// Products with the effect model's weight `M` (`[d_model, d_sae]`) that the strategies share.

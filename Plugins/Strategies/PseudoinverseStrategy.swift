@@ -1,4 +1,4 @@
-import Numerics
+import SteeringNumerics
 import SteeringCore
 
 /// Solves the estimator for the input that would produce the target (the method's pseudoinverse ablation).

@@ -1,4 +1,4 @@
-import Numerics
+import SteeringNumerics
 import SteeringCore
 
 /// The orthogonal map that best sends the dictionary's decoder directions to the estimator's columns.

@@ -1,5 +1,5 @@
 import Foundation
-import Numerics
+import SteeringNumerics
 
 /// Half-split ("NeoX") rotary position embedding with a base and optional linear scaling, computed
 /// as transformers does: `inv_freq[i] = 1 / base^(2i/d)` in float32, divided by the scaling factor.

@@ -1,4 +1,4 @@
-import Numerics
+import SteeringNumerics
 public import SteeringCore
 
 /// The sizes of a decoder-only transformer that cost models need (FLOP counts, memory).

@@ -1,4 +1,4 @@
-import Numerics
+import SteeringNumerics
 import SteeringCore
 
 /// Tokens of one sequence processed in one step, appended after what its cache already holds.

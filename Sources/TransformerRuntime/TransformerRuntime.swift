@@ -1,5 +1,5 @@
 import Foundation
-import Numerics
+import SteeringNumerics
 public import SteeringCore
 
 /// Runs a ``TransformerModel`` the way every ``ModelBackend`` needs: batched forward passes with

@@ -1,5 +1,5 @@
 import Foundation
-public import Numerics
+public import SteeringNumerics
 
 /// Owns or borrows the memory behind a weight, in float32, float16 or bfloat16. Borrowed memory
 /// belongs to a memory-mapped file kept alive through `owner`; owned memory is freed on deinit. Never

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 
-@testable import Numerics
+@testable import SteeringNumerics
 
 @Suite("Huge-page coverage from /proc/self/smaps")
 struct HugePagesTests {

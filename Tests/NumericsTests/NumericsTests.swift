@@ -1,4 +1,4 @@
-import Numerics
+import SteeringNumerics
 import SteeringCore
 import SteeringTestSupport
 import Testing

@@ -1,5 +1,5 @@
 import Foundation
-import Numerics
+import SteeringNumerics
 public import SteeringCore
 public import TensorFormats
 

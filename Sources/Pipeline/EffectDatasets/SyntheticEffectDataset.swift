@@ -1,5 +1,5 @@
 import Foundation
-import Numerics
+import SteeringNumerics
 public import SteeringCore
 
 /// A deterministic synthetic effect dataset generated on demand, for benchmarks and tests at sizes that

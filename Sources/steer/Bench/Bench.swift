@@ -3,7 +3,7 @@ import Foundation
 import Gemma2
 import Gemma3
 import JumpReLUSAE
-import Numerics
+import SteeringNumerics
 import SteeringCore
 import SteeringPlugins
 import TensorFormats

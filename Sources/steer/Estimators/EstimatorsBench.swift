@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import Numerics
+import SteeringNumerics
 import Pipeline
 import SteeringCore
 
