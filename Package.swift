@@ -50,7 +50,8 @@ let package = Package(
         // Vectorised kernels (AVX2/FMA/F16C chosen at run time, portable C otherwise); imported only by SteeringNumerics.
         .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         .target(
-            name: "SteeringNumerics", dependencies: ["SteeringCore", "CBLAS", "CKernels"], swiftSettings: optimizedSettings),
+            name: "SteeringNumerics", dependencies: ["SteeringCore", "CBLAS", "CKernels"],
+            swiftSettings: optimizedSettings),
         .target(name: "TensorFormats", dependencies: ["SteeringCore", "CZlib"], swiftSettings: optimizedSettings),
         .target(
             name: "ArtifactStore",
@@ -61,7 +62,8 @@ let package = Package(
 
         // The shared decoder runtime: weights, KV cache, step loop, forward / generate / loss, hooks.
         .target(
-            name: "TransformerRuntime", dependencies: ["SteeringCore", "SteeringNumerics"], swiftSettings: optimizedSettings),
+            name: "TransformerRuntime", dependencies: ["SteeringCore", "SteeringNumerics", "TensorFormats"],
+            swiftSettings: optimizedSettings),
 
         // MARK: Plugins (framework plugin modules; see README "Why Plugins/")
         .target(
@@ -69,11 +71,15 @@ let package = Package(
             swiftSettings: optimizedSettings),
         .target(
             name: "Gemma2",
-            dependencies: ["SteeringCore", "SteeringNumerics", "TensorFormats", "TransformerRuntime", "GemmaTokenizer"],
+            dependencies: [
+                "SteeringCore", "SteeringNumerics", "TensorFormats", "TransformerRuntime", "GemmaTokenizer",
+            ],
             path: "Plugins/Gemma2", swiftSettings: optimizedSettings),
         .target(
             name: "Gemma3",
-            dependencies: ["SteeringCore", "SteeringNumerics", "TensorFormats", "TransformerRuntime", "GemmaTokenizer"],
+            dependencies: [
+                "SteeringCore", "SteeringNumerics", "TensorFormats", "TransformerRuntime", "GemmaTokenizer",
+            ],
             path: "Plugins/Gemma3", swiftSettings: optimizedSettings),
         .target(
             name: "JumpReLUSAE", dependencies: ["SteeringCore", "SteeringNumerics", "TensorFormats"],
@@ -114,7 +120,8 @@ let package = Package(
         .executableTarget(
             name: "steer",
             dependencies: [
-                "SteeringCore", "SteeringPlugins", "ArtifactStore", "TensorFormats", "SteeringNumerics", "Pipeline", "Judges",
+                "SteeringCore", "SteeringPlugins", "ArtifactStore", "TensorFormats", "SteeringNumerics", "Pipeline",
+                "Judges",
                 "Gemma2",
                 "JumpReLUSAE", "Estimators", "SteeringServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -133,7 +140,8 @@ let package = Package(
             name: "SteeringCoreTests", dependencies: ["SteeringCore", "SteeringPlugins", "SteeringTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "NumericsTests", dependencies: ["SteeringNumerics", "SteeringTestSupport"], swiftSettings: swiftSettings),
+            name: "NumericsTests", dependencies: ["SteeringNumerics", "SteeringTestSupport"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "TensorFormatsTests", dependencies: ["TensorFormats", "SteeringTestSupport"],
             swiftSettings: swiftSettings),
@@ -148,7 +156,7 @@ let package = Package(
             swiftSettings: swiftSettings),
         .testTarget(
             name: "Gemma2Tests",
-            dependencies: ["Gemma2", "TensorFormats", "TransformerRuntime", "SteeringTestSupport"],
+            dependencies: ["Gemma2", "SteeringPlugins", "TensorFormats", "TransformerRuntime", "SteeringTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "Gemma3Tests",

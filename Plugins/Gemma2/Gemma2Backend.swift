@@ -1,7 +1,7 @@
 import Foundation
 import GemmaTokenizer
-import SteeringNumerics
 import SteeringCore
+import SteeringNumerics
 import TensorFormats
 import TransformerRuntime
 
@@ -16,6 +16,36 @@ public final class Gemma2Backend: TransformerBackend {
 
     /// The block arithmetic and weights.
     var engine: Gemma2Blocks { runtime.model }
+
+    /// Loads a Hugging Face checkpoint directory (see ``init(directory:residentWeights:)``) or a
+    /// `.gguf` file (`gemma2.*` metadata, tensors dequantised to float32 unless `residentWeights` asks
+    /// for f16/bf16, the tokenizer from `tokenizer.ggml.*`).
+    public convenience init(path: String, residentWeights: WeightElement? = nil) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw Gemma2Error.missingFile(
+                path: path,
+                hint: "Pass a Hugging Face checkpoint directory (config.json + *.safetensors) or a .gguf file.")
+        }
+        if isDirectory.boolValue {
+            try self.init(directory: path, residentWeights: residentWeights)
+            return
+        }
+        let file = try GGUFFile(path: path)
+        let configuration = try Gemma2Configuration(gguf: file)
+        let source = GGUFTensorSource(file: file, resident: residentWeights)
+        let weights = try Gemma2Weights.load(from: source, config: configuration)
+        let tokenizer = try GemmaTokenizer(ggufMetadata: file.metadata)
+        var builder = DigestBuilder()
+        builder.update(field: "gemma2-gguf")
+        builder.update(field: try FileFingerprint.digest(ofFile: path).hex)
+        if weights.changedPrecision, let residentWeights {
+            builder.update(field: "resident-weights=\(residentWeights.rawValue)")
+        }
+        self.init(
+            configuration: configuration, weights: weights, tokenizer: tokenizer,
+            name: URL(fileURLWithPath: path).standardizedFileURL.lastPathComponent, fingerprint: builder.finalize())
+    }
 
     /// Loads `config.json`, the safetensors weights (single file or sharded) and the tokenizer
     /// (`tokenizer.json` or `tokenizer.model`) from `directory`. Weights stay in the checkpoint's
@@ -35,7 +65,13 @@ public final class Gemma2Backend: TransformerBackend {
         let configPath = directory + "/config.json"
         let configuration = try Gemma2Configuration.load(path: configPath)
         let checkpoint = try SafetensorsCheckpoint(directory: directory)
-        let weights = try Gemma2Weights.load(checkpoint: checkpoint, config: configuration, resident: residentWeights)
+        let source: SafetensorsTensorSource
+        do {
+            source = try SafetensorsTensorSource(checkpoint: checkpoint, resident: residentWeights)
+        } catch let error as CheckpointLayoutError {
+            throw Gemma2Error.weightProblems(directory: error.path, problems: error.problems)
+        }
+        let weights = try Gemma2Weights.load(from: source, config: configuration)
         let tokenizer = try GemmaTokenizer.load(directory: directory)
         var fingerprint = try Self.fingerprint(directory: directory, checkpoint: checkpoint)
         if weights.changedPrecision, let residentWeights {

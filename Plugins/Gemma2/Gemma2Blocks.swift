@@ -1,8 +1,8 @@
 // The block arithmetic of transformers/models/gemma2/modeling_gemma2.py (Gemma2ForCausalLM, eager
 // attention) in row-major float32; the TransformerRuntime drives it (batching, KV cache, hooks).
 import Foundation
-import SteeringNumerics
 import SteeringCore
+import SteeringNumerics
 import TransformerRuntime
 
 /// Gemma-2's embedding, blocks and head.

@@ -174,12 +174,14 @@ public struct Gemma2Configuration: Sendable, Equatable, Codable {
         "bos_token_id": 2, "eos_token_id": 1, "pad_token_id": 0, "torch_dtype": "float32",
     ])
 
-    /// Expected tensor names and shapes (`lm_head.weight` is optional and ignored when tied).
+    /// Expected tensors, named relative to the text model (`layers.N.self_attn.q_proj.weight`,
+    /// `embed_tokens.weight`, `norm.weight`), with their shapes. An `lm_head.weight` of the embedding's
+    /// shape (a tied copy some exporters write) is accepted beside them and ignored.
     public var expectedTensors: [(name: String, shape: [Int])] {
-        var out: [(String, [Int])] = [("model.embed_tokens.weight", [vocabularySize, hiddenSize])]
+        var out: [(String, [Int])] = [("embed_tokens.weight", [vocabularySize, hiddenSize])]
         let qWidth = headCount * headDimension, kvWidth = keyValueHeadCount * headDimension
         for i in 0..<layerCount {
-            let p = "model.layers.\(i)."
+            let p = "layers.\(i)."
             out += [
                 (p + "input_layernorm.weight", [hiddenSize]),
                 (p + "self_attn.q_proj.weight", [qWidth, hiddenSize]),
@@ -194,7 +196,7 @@ public struct Gemma2Configuration: Sendable, Equatable, Codable {
                 (p + "post_feedforward_layernorm.weight", [hiddenSize]),
             ]
         }
-        out.append(("model.norm.weight", [hiddenSize]))
+        out.append(("norm.weight", [hiddenSize]))
         return out
     }
 

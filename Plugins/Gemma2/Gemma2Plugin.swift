@@ -1,8 +1,8 @@
-import SteeringNumerics
 import SteeringCore
+import SteeringNumerics
 import TransformerRuntime
 
-/// Registers the Gemma-2 backend as `gemma2`. Option `weights=f32|f16|bf16` sets the resident
+/// Registers the Gemma-2 backend as `gemma2` (a Hugging Face directory or a `.gguf` file). Option `weights=f32|f16|bf16` sets the resident
 /// precision of the weight matrices (default: the checkpoint's own).
 public enum Gemma2Plugin {
     public static func register(in registry: inout PluginRegistry) {
@@ -15,7 +15,7 @@ public enum Gemma2Plugin {
                 }
                 resident = element
             }
-            return try Gemma2Backend(directory: try options.requirePath(for: "gemma2"), residentWeights: resident)
+            return try Gemma2Backend(path: try options.requirePath(for: "gemma2"), residentWeights: resident)
         }
     }
 }

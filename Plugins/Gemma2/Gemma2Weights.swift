@@ -1,6 +1,6 @@
 import Foundation
-import SteeringNumerics
 import SteeringCore
+import SteeringNumerics
 import TransformerRuntime
 
 /// The weights of one decoder block. Norm weights are stored as `1 + w` (Gemma's offset convention).

@@ -1,7 +1,7 @@
 import Foundation
 import GemmaTokenizer
-import SteeringNumerics
 import SteeringCore
+import SteeringNumerics
 import TensorFormats
 import TransformerRuntime
 
@@ -33,7 +33,12 @@ public final class Gemma3Backend: TransformerBackend {
         if isDirectory.boolValue {
             let configuration = try Gemma3Configuration.load(path: path + "/config.json")
             let checkpoint = try SafetensorsCheckpoint(directory: path)
-            let source = try SafetensorsTensorSource(checkpoint: checkpoint, resident: residentWeights)
+            let source: SafetensorsTensorSource
+            do {
+                source = try SafetensorsTensorSource(checkpoint: checkpoint, resident: residentWeights)
+            } catch let error as CheckpointLayoutError {
+                throw Gemma3Error.weightProblems(path: error.path, problems: error.problems)
+            }
             let weights = try Gemma3Weights.load(from: source, config: configuration)
             let tokenizer = try GemmaTokenizer.load(directory: path)
             var files = [path + "/config.json"]

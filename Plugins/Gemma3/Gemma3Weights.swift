@@ -1,6 +1,6 @@
 import Foundation
-import SteeringNumerics
 import SteeringCore
+import SteeringNumerics
 import TransformerRuntime
 
 /// The weights of one Gemma-3 decoder block. Norm weights are stored as `1 + w` (Gemma's offset
@@ -71,30 +71,11 @@ struct Gemma3Weights: Sendable {
     }
 
     /// Builds the weights from a source of named tensors (names as in ``expectedTensors(_:)``).
-    static func load(from source: some Gemma3TensorSource, config: Gemma3Configuration) throws -> Gemma3Weights {
-        var problems = [String]()
-        let expected = expectedTensors(config)
-        for (name, shape) in expected {
-            guard let found = source.shape(of: name) else {
-                problems.append("missing tensor '\(source.fileName(of: name))' (expected shape \(shape))")
-                continue
-            }
-            if found != shape {
-                problems.append(
-                    "tensor '\(source.fileName(of: name))' has shape \(found), the configuration implies \(shape)")
-            }
-        }
-        let untiedHead = source.shape(of: "lm_head.weight")
-        if let untiedHead, untiedHead != [config.vocabularySize, config.hiddenSize] {
-            problems.append(
-                "tensor '\(source.fileName(of: "lm_head.weight"))' has shape \(untiedHead), expected the embedding's")
-        }
-        let known = Set(expected.map(\.name) + ["lm_head.weight"])
-        for name in source.textTensorNames where !known.contains(name) {
-            problems.append("unexpected tensor '\(source.fileName(of: name))'")
-        }
-        problems += source.typeProblems(names: expected.map(\.name))
+    static func load(from source: some CheckpointTensorSource, config: Gemma3Configuration) throws -> Gemma3Weights {
+        let problems = source.problems(
+            expected: expectedTensors(config), headShape: [config.vocabularySize, config.hiddenSize])
         guard problems.isEmpty else { throw Gemma3Error.weightProblems(path: source.path, problems: problems) }
+        let untiedHead = source.shape(of: "lm_head.weight")
 
         var layers = [Gemma3LayerWeights]()
         for i in 0..<config.layerCount {
@@ -162,25 +143,4 @@ struct Gemma3Weights: Sendable {
         }
         return Gemma3Weights(embedding: matrix(config.vocabularySize, d, 1), layers: layers, finalNorm: norm(d))
     }
-}
-
-/// Named tensors of a checkpoint, with names relative to the text model (see
-/// ``Gemma3Weights/expectedTensors(_:)``), whatever the file calls them.
-protocol Gemma3TensorSource {
-    /// The checkpoint's path, for messages.
-    var path: String { get }
-    /// Shape of a tensor (outermost first), or nil when absent.
-    func shape(of name: String) -> [Int]?
-    /// The name the file uses, for messages.
-    func fileName(of name: String) -> String
-    /// Names (relative) of every tensor of the text model in the file.
-    var textTensorNames: [String] { get }
-    /// Problems with element types, listed before anything is loaded.
-    func typeProblems(names: [String]) -> [String]
-    /// A weight matrix, resident in the precision asked for.
-    func matrix(_ name: String) throws -> WeightMatrix
-    /// `1 + w` of a norm weight `w`, in float32 as transformers computes it.
-    func norm(_ name: String) throws -> [Float]
-    /// Whether some matrix was rounded to another precision than its file's.
-    var changedPrecision: Bool { get }
 }

@@ -4,6 +4,7 @@ import SteeringPlugins
 import SteeringTestSupport
 import TensorFormats
 import Testing
+import TransformerRuntime
 
 @testable import Gemma3
 

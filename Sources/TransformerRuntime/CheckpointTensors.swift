@@ -1,28 +1,94 @@
 import Foundation
-import SteeringNumerics
 import SteeringCore
+import SteeringNumerics
 import TensorFormats
-import TransformerRuntime
+
+/// Named tensors of a decoder checkpoint, with names relative to the text model in Hugging Face's
+/// spelling (`embed_tokens.weight`, `layers.3.self_attn.q_proj.weight`, `norm.weight`,
+/// `lm_head.weight`), whatever the file calls them. Model plugins build their weights from one.
+public protocol CheckpointTensorSource {
+    /// The checkpoint's path, for messages.
+    var path: String { get }
+    /// Shape of a tensor (outermost first), or nil when absent.
+    func shape(of name: String) -> [Int]?
+    /// The name the file uses, for messages.
+    func fileName(of name: String) -> String
+    /// Names (relative) of every tensor of the text model in the file.
+    var textTensorNames: [String] { get }
+    /// Problems with element types, listed before anything is loaded.
+    func typeProblems(names: [String]) -> [String]
+    /// A weight matrix, resident in the precision asked for.
+    func matrix(_ name: String) throws -> WeightMatrix
+    /// `1 + w` of a Gemma-style norm weight `w`, in float32 as transformers computes it.
+    func norm(_ name: String) throws -> [Float]
+    /// Whether some matrix was rounded to another precision than its file's.
+    var changedPrecision: Bool { get }
+}
+
+extension CheckpointTensorSource {
+    /// Every missing, mis-shaped, unexpected or unreadable tensor, listed at once (empty when the
+    /// checkpoint matches). `expected` uses relative names; an `lm_head.weight` is allowed beside
+    /// them when it has `headShape` (a tied copy, or an untied head the model loads).
+    public func problems(expected: [(name: String, shape: [Int])], headShape: [Int]) -> [String] {
+        var problems = [String]()
+        for (name, expectedShape) in expected {
+            guard let found = shape(of: name) else {
+                problems.append("missing tensor '\(fileName(of: name))' (expected shape \(expectedShape))")
+                continue
+            }
+            if found != expectedShape {
+                problems.append(
+                    "tensor '\(fileName(of: name))' has shape \(found), the configuration implies \(expectedShape)")
+            }
+        }
+        if let head = shape(of: "lm_head.weight"), head != headShape {
+            problems.append("tensor '\(fileName(of: "lm_head.weight"))' has shape \(head), expected the embedding's")
+        }
+        let known = Set(expected.map(\.name) + ["lm_head.weight"])
+        for name in textTensorNames where !known.contains(name) {
+            problems.append("unexpected tensor '\(fileName(of: name))'")
+        }
+        return problems + typeProblems(names: expected.map(\.name))
+    }
+}
+
+/// A checkpoint whose tensors cannot be found where a decoder's should be.
+public struct CheckpointLayoutError: Error, Sendable, Equatable {
+    /// The checkpoint's path.
+    public let path: String
+    /// What is wrong, one entry per problem.
+    public let problems: [String]
+}
+
+extension CheckpointLayoutError: CustomStringConvertible {
+    public var description: String { "\(path): " + problems.joined(separator: "; ") }
+}
 
 /// The tensors of a Hugging Face checkpoint directory (single or sharded safetensors). The text model
 /// sits under `model.` (text-only checkpoints), `model.language_model.` (multimodal, transformers 5.x)
 /// or `language_model.model.` (multimodal, 4.x); tensors outside it (a vision tower) are ignored.
-final class SafetensorsTensorSource: Gemma3TensorSource {
-    let checkpoint: SafetensorsCheckpoint
-    let resident: WeightElement?
-    let prefix: String
-    let headName: String
-    private(set) var changedPrecision = false
+public final class SafetensorsTensorSource: CheckpointTensorSource {
+    /// The checkpoint's files.
+    public let checkpoint: SafetensorsCheckpoint
+    /// The precision matrices are made resident in; nil keeps the file's, in place.
+    public let resident: WeightElement?
+    /// Where the text model's tensors sit (one of ``prefixes``).
+    public let prefix: String
+    /// The file's name of the output head.
+    public let headName: String
+    public private(set) var changedPrecision = false
 
     /// Prefixes of the text model, probed in this order.
-    static let prefixes = ["model.", "model.language_model.", "language_model.model."]
+    public static let prefixes = ["model.", "model.language_model.", "language_model.model."]
 
-    init(checkpoint: SafetensorsCheckpoint, resident: WeightElement?) throws {
+    /// Finds the text model in `checkpoint`.
+    /// - Throws: ``CheckpointLayoutError`` when no embedding sits under any of ``prefixes``.
+    public init(checkpoint: SafetensorsCheckpoint, resident: WeightElement?) throws {
         self.checkpoint = checkpoint
         self.resident = resident
         let names = Set(checkpoint.tensorNames)
         guard let prefix = Self.prefixes.first(where: { names.contains($0 + "embed_tokens.weight") }) else {
-            throw Gemma3Error.weightProblems(
+            throw CheckpointLayoutError(
                 path: checkpoint.directory,
                 problems: [
                     "no embedding found under any of "
@@ -33,24 +99,24 @@ final class SafetensorsTensorSource: Gemma3TensorSource {
         headName = prefix == "language_model.model." ? "language_model.lm_head.weight" : "lm_head.weight"
     }
 
-    var path: String { checkpoint.directory }
+    public var path: String { checkpoint.directory }
 
-    func fileName(of name: String) -> String { name == "lm_head.weight" ? headName : prefix + name }
+    public func fileName(of name: String) -> String { name == "lm_head.weight" ? headName : prefix + name }
 
-    func shape(of name: String) -> [Int]? {
+    public func shape(of name: String) -> [Int]? {
         let file = fileName(of: name)
         guard checkpoint.tensorNames.contains(file) else { return nil }
         return try? checkpoint.info(file).shape
     }
 
-    var textTensorNames: [String] {
+    public var textTensorNames: [String] {
         checkpoint.tensorNames.compactMap { name in
             if name == headName { return "lm_head.weight" }
             return name.hasPrefix(prefix) ? String(name.dropFirst(prefix.count)) : nil
         }
     }
 
-    func typeProblems(names: [String]) -> [String] {
+    public func typeProblems(names: [String]) -> [String] {
         names.compactMap { name in
             guard let info = try? checkpoint.info(fileName(of: name)), ![.f32, .bf16, .f16].contains(info.dtype)
             else { return nil }
@@ -59,7 +125,7 @@ final class SafetensorsTensorSource: Gemma3TensorSource {
         }
     }
 
-    func matrix(_ name: String) throws -> WeightMatrix {
+    public func matrix(_ name: String) throws -> WeightMatrix {
         let fileName = fileName(of: name)
         let info = try checkpoint.info(fileName)
         let file = try checkpoint.file(containing: fileName)
@@ -84,7 +150,7 @@ final class SafetensorsTensorSource: Gemma3TensorSource {
         return WeightMatrix(rows: rows, columns: columns, values: try file.floats(fileName), element: target)
     }
 
-    func norm(_ name: String) throws -> [Float] {
+    public func norm(_ name: String) throws -> [Float] {
         let values = try checkpoint.floats(fileName(of: name))
         try Vector.checkFinite(values, "tensor '\(fileName(of: name))'")
         return values.map { 1 + $0 }
@@ -94,24 +160,27 @@ final class SafetensorsTensorSource: Gemma3TensorSource {
 /// The tensors of a GGUF model file (llama.cpp's names: `token_embd`, `blk.N.attn_q`, …), dequantised
 /// exactly as the `gguf` Python package does. llama.cpp's converter stores Gemma norm weights as
 /// `1 + w`; transformers subtracts 1 when loading, and so do we (in float32) before adding it back.
-final class GGUFTensorSource: Gemma3TensorSource {
-    let file: GGUFFile
-    let resident: WeightElement
-    private(set) var changedPrecision = false
+public final class GGUFTensorSource: CheckpointTensorSource {
+    /// The model file.
+    public let file: GGUFFile
+    /// The precision dequantised matrices are stored in (f32 unless asked otherwise).
+    public let resident: WeightElement
+    public private(set) var changedPrecision = false
 
-    init(file: GGUFFile, resident: WeightElement?) {
+    /// Reads tensors of `file`, dequantised to float32 and stored as `resident` (f32 when nil).
+    public init(file: GGUFFile, resident: WeightElement?) {
         self.file = file
         self.resident = resident ?? .f32
         // Dequantised float32 is what the reference computes with; rounding it changes the values.
         changedPrecision = self.resident != .f32
     }
 
-    var path: String { file.path }
+    public var path: String { file.path }
 
-    func fileName(of name: String) -> String { Self.ggufName(of: name) }
+    public func fileName(of name: String) -> String { Self.ggufName(of: name) }
 
     /// Relative HF name → llama.cpp's GGUF name.
-    static func ggufName(of name: String) -> String {
+    public static func ggufName(of name: String) -> String {
         let map: [String: String] = [
             "embed_tokens.weight": "token_embd.weight", "norm.weight": "output_norm.weight",
             "lm_head.weight": "output.weight",
@@ -153,11 +222,11 @@ final class GGUFTensorSource: Gemma3TensorSource {
         return out
     }()
 
-    var textTensorNames: [String] { file.tensorNames.map { relativeNames[$0] ?? $0 } }
+    public var textTensorNames: [String] { file.tensorNames.map { relativeNames[$0] ?? $0 } }
 
-    func shape(of name: String) -> [Int]? { try? file.info(fileName(of: name)).shape }
+    public func shape(of name: String) -> [Int]? { try? file.info(fileName(of: name)).shape }
 
-    func typeProblems(names: [String]) -> [String] {
+    public func typeProblems(names: [String]) -> [String] {
         names.compactMap { name in
             guard let info = try? file.info(fileName(of: name)), !info.type.isDequantizable else { return nil }
             return "tensor '\(fileName(of: name))' has type \(info.type), which this reader does not dequantise "
@@ -165,7 +234,7 @@ final class GGUFTensorSource: Gemma3TensorSource {
         }
     }
 
-    func matrix(_ name: String) throws -> WeightMatrix {
+    public func matrix(_ name: String) throws -> WeightMatrix {
         let fileName = fileName(of: name)
         let info = try file.info(fileName)
         let rows = info.shape[0], columns = info.shape[1]
@@ -190,7 +259,7 @@ final class GGUFTensorSource: Gemma3TensorSource {
         return WeightMatrix(rows: rows, columns: columns, storage: storage)
     }
 
-    func norm(_ name: String) throws -> [Float] {
+    public func norm(_ name: String) throws -> [Float] {
         let values = try file.floats(fileName(of: name))
         try Vector.checkFinite(values, "tensor '\(fileName(of: name))'")
         return values.map { 1 + ($0 - 1) }
