@@ -11,7 +11,7 @@ Figures (the median and the best of --repeats timed runs, after one untimed warm
 tokens/s counts 512 tokens for a1/a2, 1024 new tokens for b and 64 new tokens for c; the times of b and c
 include the prompt forward that produces the first new token.
 
-Usage:
+Usage (--model also takes a .gguf file, e.g. google/gemma-3-270m's, loaded as transformers' GGUF loader does):
   python Tests/Reference/bench_torch.py --model /tmp/gemma-2-2b-random [--threads 2] [--repeats 3]
                                         [--only a,b,c] [--json]
 '--only a' runs a1 and a2; 'a1' or 'a2' picks one. Needs torch, transformers, accelerate, numpy. Run
@@ -169,7 +169,9 @@ class Steering:
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", default="/tmp/gemma-2-2b-random")
+    ap.add_argument("--model", default="/tmp/gemma-2-2b-random",
+                    help="a checkpoint directory, or a .gguf file (loaded with from_pretrained(dir, gguf_file=...), "
+                         "dequantised to float32)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--only", default="a,b,c", help="comma list of a, a1, a2, b, c")
@@ -211,7 +213,12 @@ def main():
     log(f"loading {args.model} (torch {torch.__version__}, transformers {transformers.__version__}, "
         f"{torch.get_num_threads()} threads)")
     t = time.perf_counter()
-    if has_pt_metadata(args.model):
+    if args.model.endswith(".gguf"):
+        result["load_path"] = "from_pretrained(dir, gguf_file=...), dequantised to float32"
+        model = AutoModelForCausalLM.from_pretrained(os.path.dirname(os.path.abspath(args.model)),
+                                                     gguf_file=os.path.basename(args.model), torch_dtype=torch.float32,
+                                                     attn_implementation="eager")
+    elif has_pt_metadata(args.model):
         result["load_path"] = "from_pretrained(low_cpu_mem_usage=True)"
         model = AutoModelForCausalLM.from_pretrained(args.model, torch_dtype=torch.float32,
                                                      attn_implementation="eager", low_cpu_mem_usage=True)
