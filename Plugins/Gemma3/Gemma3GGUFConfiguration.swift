@@ -1,5 +1,6 @@
 import Foundation
 import TensorFormats
+import TransformerRuntime
 
 extension Gemma3Configuration {
     /// GGUF architectures this backend reads.
@@ -11,62 +12,41 @@ extension Gemma3Configuration {
     /// the 62-layer 27B). The vocabulary is the embedding's row count.
     public init(gguf file: GGUFFile) throws {
         let path = file.path
-        let metadata = file.metadata
-        func fail(_ problem: String) -> Gemma3Error { .invalidConfig(path: path, problem: problem) }
-        func wrap<T>(_ read: () throws -> T) throws -> T {
-            do { return try read() } catch { throw fail("\(error)") }
-        }
-        let architecture = try wrap { try metadata.string("general.architecture") }
-        guard Self.supportedGGUFArchitectures.contains(architecture) else {
-            throw Gemma3Error.unsupportedModelType(
-                path: path, found: "general.architecture = \(architecture)", supported: Self.supportedGGUFArchitectures)
-        }
-        let a = architecture + "."
-        func int(_ key: String) throws -> Int { try wrap { try metadata.int(a + key) } }
-        func optionalInt(_ key: String) throws -> Int? { metadata.contains(key: a + key) ? try int(key) : nil }
-        func optionalFloat(_ key: String) throws -> Double? {
-            metadata.contains(key: a + key) ? Double(try wrap { try metadata.float(a + key) }) : nil
-        }
-        func token(_ key: String) throws -> Int32? {
-            metadata.contains(key: key) ? Int32(try wrap { try metadata.int(key) }) : nil
-        }
-        let layers = try int("block_count"), hidden = try int("embedding_length")
-        let heads = try int("attention.head_count")
-        let headDimension = try optionalInt("attention.key_length") ?? hidden / max(heads, 1)
-        let embedding: GGUFTensorInfo
-        do {
-            embedding = try file.info("token_embd.weight")
-        } catch {
-            throw Gemma3Error.weightProblems(path: path, problems: ["missing tensor 'token_embd.weight'"])
-        }
-        guard embedding.shape.count == 2, embedding.shape[1] == hidden else {
-            throw Gemma3Error.weightProblems(
-                path: path,
-                problems: ["tensor 'token_embd.weight' has shape \(embedding.shape), expected [vocab, \(hidden)]"])
-        }
-        var scaling = 1.0
-        if metadata.contains(key: a + "rope.scaling.type") {
-            let type = try wrap { try metadata.string(a + "rope.scaling.type") }
-            switch type {
-            case "none": break
-            case "linear": scaling = try optionalFloat("rope.scaling.factor") ?? 1
-            default: throw fail("\(a)rope.scaling.type '\(type)' is not supported (supported: none, linear)")
+        let h = try GGUFHyperparameters(file: file, supported: Self.supportedGGUFArchitectures) { problem in
+            switch problem {
+            case .metadata(let text): Gemma3Error.invalidConfig(path: path, problem: text)
+            case .unsupportedArchitecture(let found):
+                Gemma3Error.unsupportedModelType(path: path, found: found, supported: Self.supportedGGUFArchitectures)
+            case .tensor(let text): Gemma3Error.weightProblems(path: path, problems: [text])
             }
         }
+        let layers = try h.int("block_count"), hidden = try h.int("embedding_length")
+        let heads = try h.int("attention.head_count")
+        let headDimension = try h.optionalInt("attention.key_length") ?? hidden / max(heads, 1)
+        let vocabulary = try h.vocabularySize(hidden: hidden)
+        var scaling = 1.0
+        switch try h.optionalString("rope.scaling.type") {
+        case nil, "none": break
+        case "linear": scaling = try h.optionalFloat("rope.scaling.factor") ?? 1
+        case let type?:
+            throw Gemma3Error.invalidConfig(
+                path: path, problem: "gemma3.rope.scaling.type '\(type)' is not supported (supported: none, linear)")
+        }
+        func token(_ key: String, _ fallback: Int) throws -> Int32 { Int32(try h.token(key) ?? fallback) }
         self.init(
-            vocabularySize: embedding.shape[0], hiddenSize: hidden, intermediateSize: try int("feed_forward_length"),
+            vocabularySize: vocabulary, hiddenSize: hidden, intermediateSize: try h.int("feed_forward_length"),
             layerCount: layers, headCount: heads,
-            keyValueHeadCount: try optionalInt("attention.head_count_kv") ?? heads, headDimension: headDimension,
-            rmsNormEpsilon: Float(try optionalFloat("attention.layer_norm_rms_epsilon") ?? 1e-6),
-            slidingWindow: try optionalInt("attention.sliding_window") ?? 4096,
-            globalRopeBase: try optionalFloat("rope.freq_base") ?? 1_000_000, globalRopeScaling: scaling,
+            keyValueHeadCount: try h.optionalInt("attention.head_count_kv") ?? heads, headDimension: headDimension,
+            rmsNormEpsilon: Float(try h.optionalFloat("attention.layer_norm_rms_epsilon") ?? 1e-6),
+            slidingWindow: try h.optionalInt("attention.sliding_window") ?? 4096,
+            globalRopeBase: try h.optionalFloat("rope.freq_base") ?? 1_000_000, globalRopeScaling: scaling,
             queryPreAttentionScalar: layers == 62 ? Double(hidden / heads) : Double(headDimension),
-            attentionSoftcap: try optionalFloat("attn_logit_softcapping").map { Float($0) },
-            finalSoftcap: try optionalFloat("final_logit_softcapping").map { Float($0) },
-            maxPositions: try optionalInt("context_length") ?? 131_072,
-            bosTokenId: try token("tokenizer.ggml.bos_token_id") ?? 2,
-            eosTokenIds: [try token("tokenizer.ggml.eos_token_id") ?? 1],
-            padTokenId: try token("tokenizer.ggml.padding_token_id") ?? 0)
+            attentionSoftcap: try h.optionalFloat("attn_logit_softcapping").map { Float($0) },
+            finalSoftcap: try h.optionalFloat("final_logit_softcapping").map { Float($0) },
+            maxPositions: try h.optionalInt("context_length") ?? 131_072,
+            bosTokenId: try token("tokenizer.ggml.bos_token_id", 2),
+            eosTokenIds: [try token("tokenizer.ggml.eos_token_id", 1)],
+            padTokenId: try token("tokenizer.ggml.padding_token_id", 0))
         tieWordEmbeddings = !file.tensorNames.contains("output.weight")
         try validate(path: path)
     }

@@ -126,7 +126,8 @@ struct GGUFReferenceParityTests {
         return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 
-    /// Printed figures; the bound only catches a pathological loader.
+    /// Printed figures; the bound (on this thread's CPU time, which other processes do not inflate)
+    /// only catches a pathological loader.
     @Test("Load time from the GGUF metadata")
     func loadTime() throws {
         let path = try RealGemma3.requirePath()
@@ -142,7 +143,7 @@ struct GGUFReferenceParityTests {
                 format: "[tokenizer] gemma-3-270m GGUF: %d tokens loaded in %.3f s wall, %.3f s CPU "
                     + "(metadata %.3f s, tokenizer %.3f s)",
                 tokenizer.vocabularySize, seconds, cpuEnd - cpuStart, cpuRead - cpuStart, cpuEnd - cpuRead))
-        #expect(seconds < 10, "loading the GGUF tokenizer took \(seconds) s")
+        #expect(cpuEnd - cpuStart < 30, "loading the GGUF tokenizer took \(cpuEnd - cpuStart) s of CPU time")
     }
 }
 
