@@ -11,13 +11,14 @@ Reports generated tokens/s (sum of usage.completion_tokens / wall time) and p50/
 
 llama.cpp: build llama-server from the llama-cpp-python 0.3.36 sdist (the llama.cpp copy that
 Tests/Reference/bench_llama_cpp.sh builds) with -DLLAMA_BUILD_SERVER=ON; see Docs/Benchmarks.md.
-The GGUF is the same checkpoint converted with that copy's convert_hf_to_gguf.py (f32), or the real
-gemma-3-270m GGUF once a backend of ours can read it (--ours-model then names what steer serve loads).
+Both servers load the same GGUF (the real google/gemma-3-270m Q4_K_M; `steer serve` reads GGUF through
+its gemma3 backend). The control vector is written by `steer vector export` (direction.<layer>, f32,
+general.architecture = controlvector, controlvector.model_hint = --model-hint).
 
 Usage:
-  bench_serve.py --steer .build/release/steer --ours-model Demo/model \
-      --llama-server BUILD/bin/llama-server --gguf demo-f32.gguf [--clients 1,8,32] [--requests 4]
-      [--max-tokens 32] [--layer 3] [--scale 4] [--threads 2] [--json out.json]
+  bench_serve.py --steer .build/release/steer --ours-model gemma-3-270m-q4_k_m.gguf --ours-backend gemma3 \
+      --llama-server BUILD/bin/llama-server --gguf gemma-3-270m-q4_k_m.gguf --width 640 --model-hint gemma3 \
+      [--clients 1,8,32] [--requests 4] [--max-tokens 32] [--layer 6] [--scale 4] [--threads 2] [--json out.json]
 """
 import argparse
 import http.client
@@ -107,6 +108,22 @@ def write_npy(path, values):
         f.write(struct.pack("<%df" % len(values), *values))
 
 
+def machine():
+    """CPU model, whether avx512f is present, core count and load when the run started."""
+    model, flags = "unknown", ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name") and model == "unknown":
+                    model = line.split(":", 1)[1].strip()
+                if line.startswith("flags") and not flags:
+                    flags = line.split(":", 1)[1]
+    except OSError:
+        pass
+    return {"cpu": model, "avx512f": "avx512f" in flags.split(), "avx2": "avx2" in flags.split(),
+            "cores": os.cpu_count(), "loadavg_at_start": os.getloadavg()}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--steer", required=True)
@@ -120,6 +137,7 @@ def main():
     parser.add_argument("--layer", type=int, default=3)
     parser.add_argument("--scale", type=float, default=4.0)
     parser.add_argument("--width", type=int, default=256, help="the model's hidden size")
+    parser.add_argument("--model-hint", default="gemma2", help="controlvector.model_hint (llama.cpp architecture)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--prompt", default="The weather in London is")
     parser.add_argument("--json")
@@ -133,7 +151,7 @@ def main():
         norm = sum(x * x for x in v) ** 0.5
         return [x / norm for x in v]
 
-    results = {"ours": [], "llama": [], "settings": vars(args)}
+    results = {"ours": [], "llama": [], "settings": vars(args), "machine": machine()}
     # Ours: every request its own vector.
     port = free_port()
     ours = subprocess.Popen([args.steer, "serve", "--model", args.ours_model, "--backend", args.ours_backend,
@@ -161,7 +179,7 @@ def main():
             vector = os.path.join(work, "control.gguf")
             write_npy(os.path.join(work, "v.npy"), direction(0))
             subprocess.run([args.steer, "vector", "export", os.path.join(work, "v.npy"), "--out", vector,
-                            "--layer", str(args.layer), "--model-hint", "gemma2"], check=True,
+                            "--layer", str(args.layer), "--model-hint", args.model_hint], check=True,
                            stdout=subprocess.DEVNULL)
             port = free_port()
             ctx = 512 * largest
