@@ -76,8 +76,11 @@ public final class HTTPServer: Sendable {
         // A client that goes away cancels the generation (its rows leave the batch).
         let registration = closed?.register { work.cancel() }
         if closed != nil && registration == nil { work.cancel() }
-        let reply = try await work.value
-        if let registration { closed?.unregister(registration) }
+        let reply: ServerReply
+        do {
+            defer { if let registration { closed?.unregister(registration) } }
+            reply = try await work.value
+        }
         guard case .events(let events, let cancel) = reply else { return Self.response(reply) }
         // The stream logs its own line when it ends; the client going away, or a failed write, stops it.
         log?.deferred = true
