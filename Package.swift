@@ -29,6 +29,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-crypto", "3.0.0"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        // `steer serve`'s HTTP layer: router, streamed bodies, graceful shutdown via swift-service-lifecycle.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.0.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.0"),
     ],
     targets: [
         // MARK: System libraries (apt: libopenblas-dev, liblmdb-dev, zlib1g-dev). One Swift module imports each.
@@ -98,13 +102,14 @@ let package = Package(
             name: "Pipeline", dependencies: ["SteeringCore", "SteeringNumerics", "TensorFormats", "ArtifactStore"],
             swiftSettings: optimizedSettings),
 
-        // MARK: Serving (the OpenAI-compatible HTTP server over any IncrementalDecoding backend)
+        // MARK: Serving (the OpenAI-compatible HTTP server on Hummingbird 2 over any IncrementalDecoding backend)
         .target(
             name: "SteeringServer",
             dependencies: [
                 "SteeringCore", "ArtifactStore", "TensorFormats",
-                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings),
@@ -179,7 +184,8 @@ let package = Package(
             name: "SteeringServerTests",
             dependencies: [
                 "SteeringServer", "Gemma2", "TransformerRuntime", "ArtifactStore", "SteeringPlugins",
-                "SteeringTestSupport",
+                "SteeringTestSupport", .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings),
         .testTarget(

@@ -33,28 +33,10 @@ public struct ServerConfiguration: Sendable {
 public enum ServerReply: Sendable {
     /// A JSON body with a status.
     case json(status: Int, body: Data)
-    /// Server-sent events: each element is one `data: …` payload (JSON text or `[DONE]`).
-    case events(AsyncStream<String>)
-}
-
-/// A request as the HTTP layer hands it over.
-public struct ServerRequest: Sendable {
-    public var method: String
-    /// Path without the query string.
-    public var path: String
-    /// The `Authorization` header, if any.
-    public var authorization: String?
-    public var body: [UInt8]
-    /// Whether the body went over ``ServerConfiguration/maxBodyBytes`` (then `body` is empty).
-    public var bodyTooLarge: Bool
-
-    public init(method: String, path: String, authorization: String?, body: [UInt8], bodyTooLarge: Bool = false) {
-        self.method = method
-        self.path = path
-        self.authorization = authorization
-        self.body = body
-        self.bodyTooLarge = bodyTooLarge
-    }
+    /// Server-sent events: each element is one `data: …` payload (JSON text or `[DONE]`). `cancel`
+    /// stops the generation behind them (its rows leave the batch) and ends the stream; the HTTP
+    /// layer calls it when the client goes away.
+    case events(AsyncStream<String>, cancel: @Sendable () -> Void)
 }
 
 /// The OpenAI-compatible endpoints over one model: parsing, steering resolution, the chat template,
@@ -100,77 +82,78 @@ public final class ServerApplication: Sendable {
         public var finish = ""
     }
 
-    // MARK: Routing
+    // MARK: Endpoints (routed by the HTTP layer, ``HTTPServer``)
 
-    /// Answers one request. `log` receives the request's record when its reply is complete.
-    public func handle(_ request: ServerRequest, log: @escaping @Sendable (LogRecord) -> Void) async -> ServerReply {
-        do {
-            if let key = configuration.apiKey, request.path.hasPrefix("/v1") {
-                guard let given = request.authorization, Self.constantTimeEqual(given, "Bearer " + key) else {
-                    throw APIError(
-                        status: 401, message: "Missing or wrong API key: send 'Authorization: Bearer <key>'.",
-                        type: "authentication_error", code: "invalid_api_key")
-                }
-            }
-            if request.bodyTooLarge {
-                throw APIError(
-                    status: 413,
-                    message:
-                        "The request body is larger than the server's limit of \(configuration.maxBodyBytes) bytes.",
-                    type: "invalid_request_error", code: "request_too_large")
-            }
-            switch (request.method, request.path) {
-            case ("GET", "/health"):
-                return reply(["status": "ok"], log: log)
-            case ("GET", "/v1/models"):
-                return reply(
-                    [
-                        "object": "list",
-                        "data": [
-                            [
-                                "id": modelID, "object": "model", "created": created, "owned_by": "steer",
-                                "context_length": backend.descriptor.maxPositions,
-                                "backend": backend.descriptor.backend,
-                            ] as [String: Any]
-                        ],
-                    ], log: log)
-            case ("GET", "/v1/steering/vectors"):
-                do {
-                    return reply(try resolver.listing(), log: log)
-                } catch {
-                    throw APIError(status: 500, message: "Reading the store failed: \(error)", type: "server_error")
-                }
-            case ("POST", "/v1/completions"):
-                return try await complete(request.body, chat: false, log: log)
-            case ("POST", "/v1/chat/completions"):
-                return try await complete(request.body, chat: true, log: log)
-            case (_, "/v1/models"), (_, "/v1/steering/vectors"), (_, "/v1/completions"), (_, "/v1/chat/completions"),
-                (_, "/health"):
-                throw APIError(
-                    status: 405, message: "\(request.method) is not allowed on \(request.path).",
-                    type: "invalid_request_error")
-            default:
-                throw APIError.notFound(
-                    "No endpoint \(request.method) \(request.path); this server has POST /v1/completions, "
-                        + "POST /v1/chat/completions, GET /v1/models and GET /v1/steering/vectors.")
-            }
-        } catch let error as APIError {
-            var record = LogRecord()
-            record.status = error.status
-            log(record)
-            return .json(status: error.status, body: Self.encode(error.body))
-        } catch {
-            var record = LogRecord()
-            record.status = 500
-            log(record)
-            let error = APIError(status: 500, message: "\(error)", type: "server_error")
-            return .json(status: 500, body: Self.encode(error.body))
+    /// The paths this server answers; another method on one of them is a 405, another path a 404.
+    public static let endpoints: [(method: String, path: String)] = [
+        ("GET", "/health"), ("GET", "/v1/models"), ("GET", "/v1/steering/vectors"), ("POST", "/v1/completions"),
+        ("POST", "/v1/chat/completions"),
+    ]
+
+    /// Checks the API key of a request to `path` (every `/v1` path needs it when one is configured).
+    /// - Throws: ``APIError`` 401 when the key is missing or wrong.
+    public func authorize(path: String, authorization: String?) throws(APIError) {
+        guard let key = configuration.apiKey, path.hasPrefix("/v1") else { return }
+        guard let given = authorization, Self.constantTimeEqual(given, "Bearer " + key) else {
+            throw APIError(
+                status: 401, message: "Missing or wrong API key: send 'Authorization: Bearer <key>'.",
+                type: "authentication_error", code: "invalid_api_key")
         }
     }
 
-    private func reply(_ body: [String: Any], log: (LogRecord) -> Void) -> ServerReply {
-        log(LogRecord())
-        return .json(status: 200, body: Self.encode(body))
+    /// The error for a request to a path or method this server does not have (404, or 405 for a
+    /// known path).
+    public static func unrouted(method: String, path: String) -> APIError {
+        if endpoints.contains(where: { $0.path == path }) {
+            return APIError(
+                status: 405, message: "\(method) is not allowed on \(path).", type: "invalid_request_error")
+        }
+        return APIError.notFound(
+            "No endpoint \(method) \(path); this server has POST /v1/completions, "
+                + "POST /v1/chat/completions, GET /v1/models and GET /v1/steering/vectors.")
+    }
+
+    /// The error for a body over ``ServerConfiguration/maxBodyBytes``.
+    public var bodyTooLarge: APIError {
+        APIError(
+            status: 413,
+            message: "The request body is larger than the server's limit of \(configuration.maxBodyBytes) bytes.",
+            type: "invalid_request_error", code: "request_too_large")
+    }
+
+    /// An error as its JSON reply.
+    public static func reply(for error: APIError) -> ServerReply {
+        .json(status: error.status, body: encode(error.body))
+    }
+
+    /// `GET /health`.
+    public func health() -> ServerReply {
+        .json(status: 200, body: Self.encode(["status": "ok"]))
+    }
+
+    /// `GET /v1/models`: the one model.
+    public func models() -> ServerReply {
+        .json(
+            status: 200,
+            body: Self.encode([
+                "object": "list",
+                "data": [
+                    [
+                        "id": modelID, "object": "model", "created": created, "owned_by": "steer",
+                        "context_length": backend.descriptor.maxPositions, "backend": backend.descriptor.backend,
+                    ] as [String: Any]
+                ],
+            ]))
+    }
+
+    /// `GET /v1/steering/vectors`: the store's vectors and the dictionary.
+    /// - Throws: ``APIError`` 500 when the store cannot be read.
+    public func vectors() throws(APIError) -> ServerReply {
+        do {
+            return .json(status: 200, body: Self.encode(try resolver.listing()))
+        } catch {
+            throw APIError(status: 500, message: "Reading the store failed: \(error)", type: "server_error")
+        }
     }
 
     /// JSON text of `object` (slashes unescaped).
@@ -274,8 +257,12 @@ public final class ServerApplication: Sendable {
             streamUsage: request.streamUsage, steeringTerms: request.steering.count)
     }
 
-    private func complete(_ body: [UInt8], chat: Bool, log: @escaping @Sendable (LogRecord) -> Void) async throws
-        -> ServerReply
+    /// `POST /v1/completions` (`chat` false) or `POST /v1/chat/completions`: schedules the rows and
+    /// answers with the whole completion or, for `stream`, with its events. `log` receives the
+    /// request's record when the reply is complete (for a stream: when it ends).
+    /// - Throws: ``APIError`` for a bad request (nothing is scheduled then).
+    public func complete(_ body: [UInt8], chat: Bool, log: @escaping @Sendable (LogRecord) -> Void)
+        async throws(APIError) -> ServerReply
     {
         let plan = try plan(body, chat: chat)
         let id = (chat ? "chatcmpl-" : "cmpl-") + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
@@ -409,6 +396,8 @@ public final class ServerApplication: Sendable {
                     continuation.yield(String(decoding: Self.encode(error.body), as: UTF8.self))
                 }
             }
+            // The client went away: the rows still running were cancelled with the stream.
+            if Task.isCancelled && finished.contains(false) { reasons.insert(FinishReason.cancelled.rawValue) }
             if streamUsage {
                 continuation.yield(
                     String(
@@ -427,13 +416,15 @@ public final class ServerApplication: Sendable {
             record.finish = reasons.sorted().joined(separator: ",")
             log(record)
         }
-        continuation.onTermination = { reason in
-            if case .cancelled = reason {
-                producer.cancel()
-                for handle in handles { scheduler.cancel(handle.ticket) }
-            }
+        let cancel: @Sendable () -> Void = {
+            producer.cancel()
+            for handle in handles { scheduler.cancel(handle.ticket) }
+            continuation.finish()
         }
-        return .events(events)
+        continuation.onTermination = { reason in
+            if case .cancelled = reason { cancel() }
+        }
+        return .events(events, cancel: cancel)
     }
 
     /// One finished choice.
@@ -467,6 +458,8 @@ public final class ServerApplication: Sendable {
                 result.failure = message
             }
         }
+        // A cancelled request (client gone) stops reading before the row's last event.
+        if Task.isCancelled && !stream.stopped { result.finish = .cancelled }
         result.text = stream.text
         return result
     }

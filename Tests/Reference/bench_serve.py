@@ -6,18 +6,20 @@ R completion requests of a fixed prompt, greedy, exactly --max-tokens new tokens
   ours:  every request carries its OWN steering vector (a different seeded random direction per
          request, inline "values" at --layer, --scale), decoded together by continuous batching.
   llama: one global control vector (its only mode) at the same layer and scale, loaded at start
-         with --control-vector-scaled; --parallel C slots, continuous batching on.
-Reports generated tokens/s (sum of usage.completion_tokens / wall time) and p50/p99 request latency.
+         with --control-vector-scaled; --parallel slots for the largest C, continuous batching on.
+Both servers are up together and take turns for each C (--rounds alternates the order). Reports
+generated tokens/s (sum of usage.completion_tokens / wall time) and p50/p99 request latency.
 
 llama.cpp: build llama-server from the llama-cpp-python 0.3.36 sdist (the llama.cpp copy that
 Tests/Reference/bench_llama_cpp.sh builds) with -DLLAMA_BUILD_SERVER=ON; see Docs/Benchmarks.md.
-The GGUF is the same checkpoint converted with that copy's convert_hf_to_gguf.py (f32), or the real
-gemma-3-270m GGUF once a backend of ours can read it (--ours-model then names what steer serve loads).
+Both servers load the same GGUF (the real google/gemma-3-270m Q4_K_M; `steer serve` reads GGUF through
+its gemma3 backend). The control vector is written by `steer vector export` (direction.<layer>, f32,
+general.architecture = controlvector, controlvector.model_hint = --model-hint).
 
 Usage:
-  bench_serve.py --steer .build/release/steer --ours-model Demo/model \
-      --llama-server BUILD/bin/llama-server --gguf demo-f32.gguf [--clients 1,8,32] [--requests 4]
-      [--max-tokens 32] [--layer 3] [--scale 4] [--threads 2] [--json out.json]
+  bench_serve.py --steer .build/release/steer --ours-model gemma-3-270m-q4_k_m.gguf --ours-backend gemma3 \
+      --llama-server BUILD/bin/llama-server --gguf gemma-3-270m-q4_k_m.gguf --width 640 --model-hint gemma3 \
+      [--clients 1,8,32] [--requests 4] [--rounds 1] [--max-tokens 32] [--layer 6] [--scale 4] [--threads 2] [--json out.json]
 """
 import argparse
 import http.client
@@ -107,6 +109,22 @@ def write_npy(path, values):
         f.write(struct.pack("<%df" % len(values), *values))
 
 
+def machine():
+    """CPU model, whether avx512f is present, core count and load when the run started."""
+    model, flags = "unknown", ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name") and model == "unknown":
+                    model = line.split(":", 1)[1].strip()
+                if line.startswith("flags") and not flags:
+                    flags = line.split(":", 1)[1]
+    except OSError:
+        pass
+    return {"cpu": model, "avx512f": "avx512f" in flags.split(), "avx2": "avx2" in flags.split(),
+            "cores": os.cpu_count(), "loadavg_at_start": os.getloadavg()}
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--steer", required=True)
@@ -115,11 +133,13 @@ def main():
     parser.add_argument("--llama-server")
     parser.add_argument("--gguf")
     parser.add_argument("--clients", default="1,8,32")
-    parser.add_argument("--requests", type=int, default=4)
+    parser.add_argument("--requests", type=int, default=4, help="requests per client")
+    parser.add_argument("--rounds", type=int, default=1, help="measurements per server and client count")
     parser.add_argument("--max-tokens", type=int, default=32)
     parser.add_argument("--layer", type=int, default=3)
     parser.add_argument("--scale", type=float, default=4.0)
     parser.add_argument("--width", type=int, default=256, help="the model's hidden size")
+    parser.add_argument("--model-hint", default="gemma2", help="controlvector.model_hint (llama.cpp architecture)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--prompt", default="The weather in London is")
     parser.add_argument("--json")
@@ -133,57 +153,60 @@ def main():
         norm = sum(x * x for x in v) ** 0.5
         return [x / norm for x in v]
 
-    results = {"ours": [], "llama": [], "settings": vars(args)}
-    # Ours: every request its own vector.
-    port = free_port()
-    ours = subprocess.Popen([args.steer, "serve", "--model", args.ours_model, "--backend", args.ours_backend,
-                             "--port", str(port), "--quiet", "--max-batch", str(max(64, largest))],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        wait_ready(port, ours)
+    results = {"ours": [], "llama": [], "settings": vars(args), "machine": machine()}
 
-        def ours_body(i):
-            return {"prompt": args.prompt, "max_tokens": args.max_tokens, "temperature": 0, "ignore_eos": True,
-                    "steering": [{"values": direction(i), "scale": args.scale, "layer": args.layer}]}
-        post(port, ours_body(0))  # warm-up
-        for c in clients:
-            row = load(port, c, args.requests, ours_body)
-            print(f"ours  clients={c:3d} {row['tokens_per_s']:8.1f} tok/s  p50 {row['p50_s']:.3f} s  "
-                  f"p99 {row['p99_s']:.3f} s  errors {row['errors']}", file=sys.stderr)
-            results["ours"].append(row)
-    finally:
-        ours.terminate()
-        ours.wait(timeout=60)
+    def ours_body(i):
+        return {"prompt": args.prompt, "max_tokens": args.max_tokens, "temperature": 0, "ignore_eos": True,
+                "steering": [{"values": direction(i), "scale": args.scale, "layer": args.layer}]}
 
-    if args.llama_server and args.gguf:
-        with tempfile.TemporaryDirectory() as work:
-            # The same exporter users run: `steer vector export v.npy --out control.gguf --layer L`.
-            vector = os.path.join(work, "control.gguf")
-            write_npy(os.path.join(work, "v.npy"), direction(0))
-            subprocess.run([args.steer, "vector", "export", os.path.join(work, "v.npy"), "--out", vector,
-                            "--layer", str(args.layer), "--model-hint", "gemma2"], check=True,
-                           stdout=subprocess.DEVNULL)
+    def llama_body(i):
+        return {"prompt": args.prompt, "max_tokens": args.max_tokens, "temperature": 0, "ignore_eos": True}
+
+    # Both servers run at once and take turns for each client count (the order alternating between
+    # rounds), so a change in the machine's background load hits both alike; an idle server uses no CPU.
+    servers = {}
+    with tempfile.TemporaryDirectory() as work:
+        try:
+            # Ours: every request its own vector.
             port = free_port()
-            ctx = 512 * largest
-            llama = subprocess.Popen([args.llama_server, "-m", args.gguf, "--host", "127.0.0.1", "--port", str(port),
-                                      "-t", str(args.threads), "-np", str(largest), "-c", str(ctx), "-cb",
-                                      "--control-vector-scaled", vector, str(args.scale)],
-                                     stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "llama.log"), "w"))
-            try:
-                wait_ready(port, llama)
-
-                def llama_body(i):
-                    return {"prompt": args.prompt, "max_tokens": args.max_tokens, "temperature": 0,
-                            "ignore_eos": True}
-                post(port, llama_body(0))
-                for c in clients:
-                    row = load(port, c, args.requests, llama_body)
-                    print(f"llama clients={c:3d} {row['tokens_per_s']:8.1f} tok/s  p50 {row['p50_s']:.3f} s  "
-                          f"p99 {row['p99_s']:.3f} s  errors {row['errors']}", file=sys.stderr)
-                    results["llama"].append(row)
-            finally:
-                llama.terminate()
-                llama.wait(timeout=60)
+            servers["ours"] = (port, subprocess.Popen(
+                [args.steer, "serve", "--model", args.ours_model, "--backend", args.ours_backend, "--port", str(port),
+                 "--quiet", "--max-batch", str(max(64, largest))],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), ours_body)
+            if args.llama_server and args.gguf:
+                # One global control vector, written by the exporter users run:
+                # `steer vector export v.npy --out control.gguf --layer L --model-hint ARCH`.
+                vector = os.path.join(work, "control.gguf")
+                write_npy(os.path.join(work, "v.npy"), direction(0))
+                subprocess.run([args.steer, "vector", "export", os.path.join(work, "v.npy"), "--out", vector,
+                                "--layer", str(args.layer), "--model-hint", args.model_hint], check=True,
+                               stdout=subprocess.DEVNULL)
+                port = free_port()
+                servers["llama"] = (port, subprocess.Popen(
+                    [args.llama_server, "-m", args.gguf, "--host", "127.0.0.1", "--port", str(port),
+                     "-t", str(args.threads), "-tb", str(args.threads), "-np", str(largest),
+                     "-c", str(512 * largest), "-cb", "--control-vector-scaled", vector, str(args.scale)],
+                    stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "llama.log"), "w")), llama_body)
+            for name, (port, process, body) in servers.items():
+                wait_ready(port, process)
+                post(port, body(0))  # warm-up
+            names = list(servers)
+            for c in clients:
+                for round_index in range(args.rounds):
+                    for name in (names if round_index % 2 == 0 else names[::-1]):
+                        port, _, body = servers[name]
+                        load_before = os.getloadavg()[0]
+                        row = load(port, c, args.requests, body)
+                        row["round"] = round_index
+                        row["loadavg_1m_before"] = load_before
+                        print(f"{name:5s} clients={c:3d} {row['tokens_per_s']:8.1f} tok/s  p50 {row['p50_s']:.3f} s  "
+                              f"p99 {row['p99_s']:.3f} s  errors {row['errors']}  load {load_before:.1f}",
+                              file=sys.stderr)
+                        results[name].append(row)
+        finally:
+            for _, process, _ in servers.values():
+                process.terminate()
+                process.wait(timeout=60)
     print(json.dumps(results, indent=2))
     if args.json:
         with open(args.json, "w") as f:

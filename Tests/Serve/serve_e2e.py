@@ -190,6 +190,14 @@ def main():
             response.fp.readline()
         connection.sock.close()
         connection.close()
+        # So does one that disconnects while waiting for a whole (non-streamed) completion.
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        connection.request("POST", "/v1/completions", body=json.dumps(
+            {"prompt": "Once", "max_tokens": 200, "temperature": 0.7, "ignore_eos": True}),
+            headers={"Content-Type": "application/json"})
+        time.sleep(0.05)
+        connection.sock.close()
+        connection.close()
         check(client.completions.create(model="model", prompt="Hello", max_tokens=2).choices, "serving after disconnect")
 
         # Bounded load: 32 concurrent clients, 96 requests, mixed steering; greedy results must equal
@@ -244,6 +252,11 @@ def main():
         text = open(os.path.join(work, "serve.log")).read()
         check("London" not in text and "weather" not in text, "prompt text in the log")
         check("/v1/completions 200" in text, "per-request log lines")
+        # Both disconnected requests ended cancelled, before their 200 tokens.
+        for stream in ("true", "false"):
+            lines = [l for l in text.splitlines() if f"stream={stream} finish=cancelled" in l]
+            check(lines, f"no cancelled stream={stream} request in the log:\n{text[-3000:]}")
+            check(all("completion_tokens=200 " not in l for l in lines), f"a cancelled row ran to the end: {lines}")
         print("serve e2e: OK")
     finally:
         if server.poll() is None:

@@ -1,5 +1,8 @@
 import ArtifactStore
 import Foundation
+import Hummingbird
+import Logging
+import NIOEmbedded
 import SteeringCore
 import SteeringServer
 import SteeringTestSupport
@@ -28,20 +31,41 @@ func makeApplication(apiKey: String? = nil) throws -> (ServerApplication, String
     return (application, directory)
 }
 
-/// Runs one request through the application; returns status and decoded JSON.
+/// Runs one request through the server's router (API-key and error middleware included, no socket);
+/// returns status and decoded JSON. `tooLarge` sends a body one byte over the limit instead of `body`.
 func call(
     _ application: ServerApplication, _ method: String, _ path: String, _ body: String = "",
     authorization: String? = nil, tooLarge: Bool = false
 ) async throws -> (Int, [String: Any]) {
-    let reply = await application.handle(
-        ServerRequest(
-            method: method, path: path, authorization: authorization, body: Array(body.utf8), bodyTooLarge: tooLarge),
-        log: { _ in })
-    guard case .json(let status, let data) = reply else {
-        Issue.record("expected a JSON reply")
-        return (0, [:])
+    let responder = HTTPServer(application: application).makeRouter().buildResponder()
+    var headers = HTTPFields()
+    if let authorization { headers[.authorization] = authorization }
+    let head = HTTPRequest(
+        method: try #require(HTTPRequest.Method(method)), scheme: "http", authority: "127.0.0.1", path: path,
+        headerFields: headers)
+    let text = tooLarge ? String(repeating: " ", count: application.configuration.maxBodyBytes + 1) : body
+    let request = Request(head: head, body: RequestBody(buffer: ByteBuffer(string: text)))
+    let context = ServeRequestContext(source: .init(channel: EmbeddedChannel(), logger: Logger(label: "test")))
+    let response = try await responder.respond(to: request, context: context)
+    let collected = CollectedBody()
+    try await response.body.write(BodyCollector(target: collected))
+    #expect(response.headers[.contentType] == "application/json", "\(method) \(path)")
+    return (response.status.code, try JSONSerialization.jsonObject(with: collected.data) as! [String: Any])
+}
+
+/// The bytes a response body wrote.
+final class CollectedBody: @unchecked Sendable {
+    var data = Data()
+}
+
+struct BodyCollector: ResponseBodyWriter {
+    let target: CollectedBody
+
+    mutating func write(_ buffer: ByteBuffer) async throws {
+        target.data.append(contentsOf: buffer.readableBytesView)
     }
-    return (status, try JSONSerialization.jsonObject(with: data) as! [String: Any])
+
+    consuming func finish(_ trailingHeaders: HTTPFields?) async throws {}
 }
 
 func errorField(_ json: [String: Any], _ key: String) -> String? {

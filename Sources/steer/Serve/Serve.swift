@@ -1,6 +1,5 @@
 import ArgumentParser
 import ArtifactStore
-import Dispatch
 import Foundation
 import SteeringCore
 import SteeringPlugins
@@ -101,29 +100,15 @@ struct Serve: AsyncParsableCommand {
         let application = try ServerApplication(
             backend: backend, store: artifacts, dictionary: dictionary, configuration: configuration)
         let server = HTTPServer(application: application)
-
-        // SIGTERM / SIGINT: stop accepting, finish what is in flight, exit 0.
-        var sources: [any DispatchSourceSignal] = []
-        for signalNumber in [SIGTERM, SIGINT] {
-            signal(signalNumber, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-            source.setEventHandler {
-                printError("[serve] signal \(signalNumber): shutting down (finishing in-flight requests)")
-                server.shutdown()
-            }
-            source.resume()
-            sources.append(source)
-        }
         let d = backend.descriptor
         let host = self.host
+        // Serves until SIGTERM / SIGINT: then stops accepting, finishes what is in flight, exits 0.
         try await server.run { port in
             let line =
                 "steer serve: \(d.name) (\(d.backend), \(d.layerCount) layers, d_model \(d.hiddenSize)) on "
                 + "http://\(host):\(port)/v1\n"
             FileHandle.standardOutput.write(Data(line.utf8))
         }
-        while !application.scheduler.isStopped { try await Task.sleep(nanoseconds: 10_000_000) }
         printError("[serve] stopped")
-        _ = sources
     }
 }
