@@ -6,10 +6,11 @@
 # AVX-512. On an AVX-512 CPU the AVX2 columns are forced (STEER_KERNEL_LEVEL=avx2), which keeps
 # that CPU's caches and clocks: run the same command on a real AVX2-only CPU for that row.
 #
-# Usage: Tests/Reference/bench_every_cpu.sh [--model DIR] [--out DIR] [--repeats N] [--only a,b,c]
+# Usage: Tests/Reference/bench_every_cpu.sh [--model DIR] [--out DIR] [--repeats N] [--only a,b,c,d]
 #                                           [--torch-python PY] [--llama-python PY] [--skip torch,llama]
 # Defaults: --model /tmp/gemma-2-2b-random (Tests/Reference/make_random_checkpoint.py writes it),
-# --out /tmp/bench-every-cpu, --repeats 3, --only a,b,c, python3 for both peers.
+# --out /tmp/bench-every-cpu, --repeats 3, --only a,b,c,d (d: our re-encode pass, for the per-probe
+# arithmetic), python3 for both peers.
 # Needs: a release build of steer (built here), Python with torch + transformers (bench_torch.py),
 # and what bench_llama_cpp.sh needs to fetch, build and convert llama.cpp (it skips done steps).
 set -euo pipefail
@@ -18,7 +19,7 @@ cd "$(dirname "$0")/../.."
 MODEL=/tmp/gemma-2-2b-random
 OUT=/tmp/bench-every-cpu
 REPEATS=3
-ONLY=a,b,c
+ONLY=a,b,c,d
 TORCH_PY=python3
 LLAMA_PY=python3
 SKIP=""
@@ -65,7 +66,8 @@ if ! skipped llama; then
 fi
 if ! skipped torch; then
     log "transformers + torch"
-    "$TORCH_PY" Tests/Reference/bench_torch.py --model "$MODEL" --threads 2 --repeats "$REPEATS" --only "$ONLY" \
+    "$TORCH_PY" Tests/Reference/bench_torch.py --model "$MODEL" --threads 2 --repeats "$REPEATS" \
+        --only "$(echo "$ONLY" | tr ',' '\n' | grep -E '^(a|b|c)$' | paste -sd,)" \
         --json > "$OUT/torch.json"
 fi
 python3 Tests/Reference/bench_levels_table.py "$OUT"

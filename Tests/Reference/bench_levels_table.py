@@ -69,6 +69,23 @@ def main():
         cells = [title] + [fmt(v) for v in ours] + [fmt(lc), fmt(pt)]
         cells += [f"{fmt(ratio(v, lc))}×" for v in ours] + [f"{fmt(ratio(v, pt))}×" for v in ours]
         print("| " + " | ".join(cells) + " |")
+    # One probe vector at the default protocol (Docs/Benchmarks.md, "What one probe vector costs"):
+    # 896 × 32 steered new tokens at the (b) rate, as many re-encoded at the (d) rate, and 2–11
+    # calibration evaluations of 4,096 tokens with every position's logits at the (a) rate.
+    probe = []
+    for _, d in runs:
+        b = d.get("b_generate_32x32_steered_tokens_per_second")
+        a = d.get("a_prefill_8x64_all_logits_tokens_per_second")
+        dk = next((k for k in d if k.startswith("d_reencode") and k.endswith("_tokens_per_second")), None)
+        if b and a and dk:
+            base = 896 * 32 / b + 896 * 32 / d[dk]
+            probe.append(f"{base + 2 * 4096 / a:.0f}–{base + 11 * 4096 / a:.0f} s")
+        else:
+            probe.append("—")
+    if any(p != "—" for p in probe):
+        cells = ["one probe vector (arithmetic on (a), (b), (d); s)"] + probe
+        cells += ["—", "—"] + ["—"] * (2 * len(runs))
+        print("| " + " | ".join(cells) + " |")
     print("\n| our figure | " + " | ".join(n for n, _ in runs) + " |")
     print("|---|" + "---|" * len(runs))
     for key, title in [
@@ -78,6 +95,7 @@ def main():
         ("e_sgemm_gflops_m512", "OpenBLAS sgemm, 512 rows (GFLOP/s)"),
         ("e_memory_read_gbps", "read bandwidth, one-row kernel (GB/s)"),
         ("b_generate_32x32_steered_gflops", "(b) effective GFLOP/s"),
+        ("d_reencode_128x32_to_L12_sae16384_tokens_per_second", "(d) re-encode 128 × 32 to layer 12 + 16k SAE (tok/s)"),
         ("c_decode_batch1_64_weight_gbps", "(c) weights streamed (GB/s)"),
     ]:
         if any(key in d for _, d in runs):

@@ -70,7 +70,7 @@ struct BenchCLITests {
         guard let executable = BuiltProduct.steer() else { return }
         let forced = try Subprocess.run(
             executable,
-            ["bench", "--config", model + "/config.json", "--only", "e", "--repeats", "1", "--json"],
+            ["bench", "--config", model + "/config.json", "--only", "e", "--repeats", "1", "--layer", "1", "--json"],
             environment: ["STEER_KERNEL_LEVEL": "avx2"], timeout: 300)
         #expect(forced.status == 0, "\(forced.stderr)")
         let json = try JSONSerialization.jsonObject(with: Data(forced.stdout.utf8)) as! [String: Any]
