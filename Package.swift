@@ -145,8 +145,7 @@ let package = Package(
             name: "SteeringCoreTests", dependencies: ["SteeringCore", "SteeringPlugins", "SteeringTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "NumericsTests", dependencies: ["SteeringNumerics", "SteeringTestSupport"],
-            swiftSettings: swiftSettings),
+            name: "NumericsTests", dependencies: ["SteeringNumerics", "CKernels", "SteeringTestSupport"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TensorFormatsTests", dependencies: ["TensorFormats", "SteeringTestSupport"],
             swiftSettings: swiftSettings),

@@ -1,9 +1,10 @@
 // See CKernels.h. Each public function dispatches once per call on `ck_uses_avx2()`; the AVX2
 // bodies carry a `target` attribute so the rest of the package builds for the baseline x86-64 (or
 // any other architecture, where only the portable bodies exist).
-#include "CKernels.h"
+#include "ck_internal.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -17,8 +18,20 @@
 static int ck_avx2_state = -1;
 static int ck_avx512_state = -1;
 
-/// Sets both levels from what the CPU has, capped at `level` (0 portable, 1 AVX2, 2 AVX-512).
+int ck_environment_level(void) {
+    const char *value = getenv("STEER_KERNEL_LEVEL");
+    if (value == NULL || value[0] == 0) return -1;
+    if (strcmp(value, "portable") == 0 || strcmp(value, "0") == 0) return 0;
+    if (strcmp(value, "avx2") == 0 || strcmp(value, "1") == 0) return 1;
+    if (strcmp(value, "avx512") == 0 || strcmp(value, "2") == 0) return 2;
+    return -2;
+}
+
+/// Sets both levels from what the CPU has, capped at `level` (0 portable, 1 AVX2, 2 AVX-512) and at
+/// `STEER_KERNEL_LEVEL` when that names a level.
 static void ck_detect(int level) {
+    int forced = ck_environment_level();
+    if (forced >= 0 && forced < level) level = forced;
 #if CK_X86
     __builtin_cpu_init();
     int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
@@ -43,6 +56,8 @@ static int ck_uses_avx512(void) {
 }
 
 void ck_limit_level(int level) { ck_detect(level); }
+
+int ck_level(void) { return ck_uses_avx512() ? 2 : ck_uses_avx2(); }
 
 // MARK: - Scalar math shared by the portable bodies and the loop tails
 
@@ -680,7 +695,10 @@ void ck_gemm_rows(ck_weight_type type, const void *w, long k, long row_begin, lo
         return;
     }
     if (ck_uses_avx2()) {
-        ck_gemm_rows_avx2(type, w, k, row_begin, row_end, x, m, ldx, y, ldy);
+        if (m == 1)
+            ck_gemv_rows_avx2(type, w, k, row_begin, row_end, x, y);
+        else
+            ck_gemm_rows_avx2(type, w, k, row_begin, row_end, x, m, ldx, y, ldy);
         return;
     }
 #endif
@@ -697,7 +715,7 @@ void ck_gemm_rows(ck_weight_type type, const void *w, long k, long row_begin, lo
 // MARK: - Matrix products with many input rows (AVX-512)
 
 /// Input rows per block of the packed, transposed input, and weight rows per micro-tile.
-enum { CK_BLOCK_ROWS = 32, CK_TILE_WEIGHTS = 12 };
+enum { CK_BLOCK_ROWS = CK_PACKED_BLOCK, CK_TILE_WEIGHTS = 12 };
 
 long ck_packed_input_floats(long m, long k) {
     return ((m + CK_BLOCK_ROWS - 1) / CK_BLOCK_ROWS) * CK_BLOCK_ROWS * k;
@@ -793,13 +811,17 @@ CK_AVX512 static void ck_gemm_packed_avx512(ck_weight_type type, const void *w, 
 }
 #endif
 
-int ck_gemm_packed_available(void) { return ck_uses_avx512(); }
+int ck_gemm_packed_available(void) { return ck_uses_avx2(); }
 
 void ck_gemm_packed(ck_weight_type type, const void *w, long k, long row_begin, long row_end, const float *packed,
                     long m, float *y, long ldy, float *widened) {
 #if CK_X86
     if (ck_uses_avx512()) {
         ck_gemm_packed_avx512(type, w, k, row_begin, row_end, packed, m, y, ldy, widened);
+        return;
+    }
+    if (ck_uses_avx2()) {
+        ck_gemm_packed_avx2(type, w, k, row_begin, row_end, packed, m, y, ldy, widened);
         return;
     }
 #endif

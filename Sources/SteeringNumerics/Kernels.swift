@@ -90,8 +90,27 @@ public enum Kernels {
     public static var vectorized: Bool { ck_uses_avx2() != 0 }
 
     /// Uses kernel bodies up to `level` (0 portable C, 1 AVX2, 2 AVX-512, never above what the CPU
-    /// has) from now on; 2 restores the default. Tests use it to run every body on one machine.
+    /// has, nor above `STEER_KERNEL_LEVEL`) from now on; 2 restores the default. Tests use it to run
+    /// every body on one machine.
     public static func limitLevel(_ level: Int) { ck_limit_level(Int32(level)) }
+
+    /// Names of the kernel levels, index = level: what `STEER_KERNEL_LEVEL` accepts.
+    public static let levelNames = ["portable", "avx2", "avx512"]
+
+    /// The level in use: 0 portable C, 1 AVX2+FMA, 2 AVX-512.
+    public static var level: Int { Int(ck_level()) }
+
+    /// The level `STEER_KERNEL_LEVEL` caps the kernels at (`nil` when unset); throws when it names
+    /// no level. The cap applies from the first kernel call on whether or not this is called;
+    /// `steer` calls it first so a misspelt value stops the command instead of being ignored.
+    public static func environmentLevel() throws -> Int? {
+        switch ck_environment_level() {
+        case -1: return nil
+        case -2:
+            throw KernelLevelError(value: ProcessInfo.processInfo.environment["STEER_KERNEL_LEVEL"] ?? "")
+        case let level: return Int(level)
+        }
+    }
 
     /// Elements per parallel piece of an element-wise kernel.
     static let elementGrain = 1 << 16
@@ -177,16 +196,40 @@ public enum Kernels {
     /// through BLAS sgemm without AVX-512).
     public static let streamingBatchLimit = 8
 
-    /// Which kernel runs products with more than ``streamingBatchLimit`` rows: the packed AVX-512
-    /// kernel when the CPU has it, OpenBLAS sgemm otherwise (or when `STEER_GEMM=blas`).
-    public static let usesPackedKernel =
-        ck_gemm_packed_available() != 0 && ProcessInfo.processInfo.environment["STEER_GEMM"] != "blas"
+    /// Whether `STEER_GEMM=blas` sends every product with more than ``streamingBatchLimit`` rows
+    /// to OpenBLAS sgemm (to compare).
+    public static let forcesBLAS = ProcessInfo.processInfo.environment["STEER_GEMM"] == "blas"
+
+    /// Whether products with more than ``streamingBatchLimit`` rows run the packed kernel (AVX-512,
+    /// or AVX2+FMA) at the level in use, rather than OpenBLAS sgemm (no vector level, or
+    /// `STEER_GEMM=blas`).
+    public static var usesPackedKernel: Bool { ck_gemm_packed_available() != 0 && !forcesBLAS }
+
+    /// At the AVX2 level, products of this many input rows or more go to OpenBLAS sgemm: measured
+    /// crossover on the Gemma-2-2B shapes, one core (our AVX2 kernel ≥ sgemm from 9 to 512 rows,
+    /// 0.93× at 1,024, 0.88× at 2,048; Docs/Benchmarks.md).
+    public static let avx2BLASCrossover = 1024
+
+    /// The product kernel `multiply` uses for `count` input rows: "rows" (streaming), "packed
+    /// AVX-512", "packed AVX2" or "BLAS".
+    public static func productKernel(count n: Int) -> String {
+        if n <= streamingBatchLimit { return "rows" }
+        guard usesPackedKernel else { return "BLAS" }
+        if level >= 2 { return "packed AVX-512" }
+        return n < avx2BLASCrossover ? "packed AVX2" : "BLAS"
+    }
+
+    /// Whether the packed kernel runs a product of `count` (> ``streamingBatchLimit``) input rows.
+    static func packs(count n: Int) -> Bool {
+        usesPackedKernel && (level >= 2 || n < avx2BLASCrossover)
+    }
 
     /// `y[n × rows] = x[n × columns] · Wᵀ` for a row-major weight `W[rows × columns]` stored as
     /// `element`. Small batches stream the weights once through the row kernel on every core (the
     /// product is bound by memory bandwidth). Larger ones pack the inputs into `scratch` and
-    /// broadcast each weight against 32 inputs at a time (AVX-512), or, without AVX-512, call
-    /// OpenBLAS sgemm, widening half-precision weights panel by panel into `scratch`. `scratch` holds
+    /// broadcast each weight against 32 inputs at a time (AVX-512) or 16 (AVX2+FMA, up to
+    /// ``avx2BLASCrossover`` rows), or otherwise call OpenBLAS sgemm, widening half-precision
+    /// weights panel by panel into `scratch`. `scratch` holds
     /// at least ``scratchFloats(count:columns:)`` floats.
     public static func multiply(
         _ x: UnsafePointer<Float>, count n: Int, weights: UnsafeRawPointer, element: WeightElement, rows: Int,
@@ -225,7 +268,7 @@ public enum Kernels {
             }
             return
         }
-        if usesPackedKernel {
+        if packs(count: n) {
             let blockFloats = 32 * columns
             Parallel.forEach(count: (n + 31) / 32, grain: 1) { blocks in
                 for b in blocks {
@@ -281,4 +324,14 @@ public enum Kernels {
 
     /// Weight rows widened per sgemm call on the BLAS path for half precision: about 1 Mi floats.
     private static func blasPanelRows(columns: Int) -> Int { max(16, (1 << 20) / max(columns, 1)) }
+}
+
+/// `STEER_KERNEL_LEVEL` set to something that names no kernel level.
+public struct KernelLevelError: Error, CustomStringConvertible {
+    /// The value found.
+    public let value: String
+
+    public var description: String {
+        "STEER_KERNEL_LEVEL='\(value)' names no kernel level: use portable, avx2 or avx512 (or 0, 1, 2), or unset it"
+    }
 }

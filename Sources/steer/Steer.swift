@@ -1,4 +1,5 @@
 import ArgumentParser
+import SteeringNumerics
 
 @main
 struct Steer: AsyncParsableCommand {
@@ -15,4 +16,15 @@ struct Steer: AsyncParsableCommand {
             EstimatorsCommand.self, VectorCommand.self, TasksCommand.self, Evaluate.self, Demo.self, Store.self,
             Bench.self, Serve.self,
         ])
+
+    /// Checks `STEER_KERNEL_LEVEL` before any command runs: a value that names no level stops here
+    /// with an error naming it (the kernels alone would ignore it).
+    static func main() async {
+        do {
+            _ = try Kernels.environmentLevel()
+        } catch {
+            exit(withError: error)
+        }
+        await main(nil)
+    }
 }

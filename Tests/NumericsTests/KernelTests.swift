@@ -1,6 +1,7 @@
+import CKernels
 import Foundation
-import SteeringNumerics
 import SteeringCore
+import SteeringNumerics
 import SteeringTestSupport
 import Synchronization
 import Testing
@@ -196,6 +197,127 @@ struct KernelTests {
         }
     }
 
+    /// Products on the edges of the packed kernels' blocking (AVX-512: 12 weight rows × 32 inputs;
+    /// AVX2: 6 × 16, k in blocks of 256, rows in blocks of 96, inputs in groups of 128), at every
+    /// level, against a double-precision product of the exact stored weights. Tolerance: 1e-6 ×
+    /// Σ_j |x_j·w_j| + 1e-6 (float32 sums of 529 terms in any order stay far inside it; an element
+    /// from a wrong row, input or k block does not).
+    @Test(
+        "weight products on the blocking edges (103 × 529 weights, 1 to 150 inputs) match a double-precision product",
+        arguments: WeightElement.allCases)
+    func multiplyBlockEdges(element: WeightElement) {
+        var rng = SeededGenerator(seed: 23)
+        let rows = 103, columns = 529
+        let full = (0..<(rows * columns)).map { _ in Float.random(in: -1...1, using: &rng) }
+        var stored = [UInt8](repeating: 0, count: full.count * element.byteWidth)
+        stored.withUnsafeMutableBytes { Kernels.narrow(full, count: full.count, to: element, into: $0.baseAddress!) }
+        var exact = [Float](repeating: 0, count: full.count)
+        stored.withUnsafeBytes { Kernels.widen(element, $0.baseAddress!, count: full.count, into: &exact) }
+        var scratch = [Float](repeating: 0, count: Kernels.scratchFloats(count: 150, columns: columns))
+        for n in [1, 7, 9, 16, 17, 32, 47, 150] {
+            let x = (0..<(n * columns)).map { _ in Float.random(in: -1...1, using: &rng) }
+            var expected = [Double](repeating: 0, count: n * rows), bound = expected
+            for i in 0..<n {
+                for r in 0..<rows {
+                    var sum = 0.0, magnitude = 0.0
+                    for j in 0..<columns {
+                        let term = Double(x[i * columns + j]) * Double(exact[r * columns + j])
+                        sum += term
+                        magnitude += abs(term)
+                    }
+                    expected[i * rows + r] = sum
+                    bound[i * rows + r] = 1e-6 * magnitude + 1e-6
+                }
+            }
+            Self.atEveryLevel { level in
+                var y = [Float](repeating: .nan, count: n * rows)
+                stored.withUnsafeBytes { w in
+                    Kernels.multiply(
+                        x, count: n, weights: w.baseAddress!, element: element, rows: rows, columns: columns,
+                        into: &y, scratch: &scratch)
+                }
+                let worst = (0..<(n * rows)).first { !(abs(Double(y[$0]) - expected[$0]) <= bound[$0]) }
+                #expect(
+                    worst == nil,
+                    "level \(level) \(element) n \(n): element \(worst ?? -1) is \(worst.map { y[$0] } ?? 0), expected \(worst.map { expected[$0] } ?? 0)"
+                )
+            }
+        }
+    }
+
+    /// `ck_gemm_packed` on a row range that starts inside a tile and spans several AVX2 row blocks
+    /// (96 rows) and k blocks (256), for 16 inputs (one unblocked pass) and 150 (two input groups),
+    /// at every level: each result within 1e-6 × Σ_j |x_j·w_j| + 1e-6 of a double-precision product,
+    /// and nothing outside the range written.
+    @Test(
+        "the packed product over rows 5..<203 of 210 matches a double-precision product",
+        arguments: WeightElement.allCases)
+    func packedRowRange(element: WeightElement) {
+        var rng = SeededGenerator(seed: 31)
+        let rows = 210, columns = 529, range = 5..<203
+        let full = (0..<(rows * columns)).map { _ in Float.random(in: -1...1, using: &rng) }
+        var stored = [UInt8](repeating: 0, count: full.count * element.byteWidth)
+        stored.withUnsafeMutableBytes { Kernels.narrow(full, count: full.count, to: element, into: $0.baseAddress!) }
+        var exact = [Float](repeating: 0, count: full.count)
+        stored.withUnsafeBytes { Kernels.widen(element, $0.baseAddress!, count: full.count, into: &exact) }
+        var widened = [Float](repeating: 0, count: 12 * columns)
+        for n in [16, 150] {
+            let x = (0..<(n * columns)).map { _ in Float.random(in: -1...1, using: &rng) }
+            var packed = [Float](repeating: .nan, count: Int(ck_packed_input_floats(n, columns)))
+            ck_pack_input(x, n, columns, columns, &packed)
+            var expected = [Double](repeating: 0, count: n * rows), bound = expected
+            for i in 0..<n {
+                for r in range {
+                    var sum = 0.0, magnitude = 0.0
+                    for j in 0..<columns {
+                        let term = Double(x[i * columns + j]) * Double(exact[r * columns + j])
+                        sum += term
+                        magnitude += abs(term)
+                    }
+                    expected[i * rows + r] = sum
+                    bound[i * rows + r] = 1e-6 * magnitude + 1e-6
+                }
+            }
+            Self.atEveryLevel { level in
+                var y = [Float](repeating: .nan, count: n * rows)
+                stored.withUnsafeBytes { w in
+                    ck_gemm_packed(
+                        element.kernelTypeForTests, w.baseAddress!, columns, range.lowerBound, range.upperBound, packed,
+                        n, &y, rows, &widened)
+                }
+                let wrong = (0..<(n * rows)).first {
+                    range.contains($0 % rows) ? !(abs(Double(y[$0]) - expected[$0]) <= bound[$0]) : !y[$0].isNaN
+                }
+                #expect(
+                    wrong == nil,
+                    "level \(level) \(element) n \(n): element \(wrong ?? -1) (row \((wrong ?? 0) % rows)) is \(wrong.map { y[$0] } ?? 0), expected \(wrong.map { expected[$0] } ?? 0)"
+                )
+            }
+        }
+    }
+
+    @Test(
+        "each level picks its product kernel: AVX-512 or AVX2 packed, BLAS beyond the AVX2 crossover and without vectors"
+    )
+    func productKernelChoice() {
+        #expect(Kernels.productKernel(count: 8) == "rows")
+        guard !Kernels.forcesBLAS else { return }
+        Self.atEveryLevel { level in
+            switch Kernels.level {
+            case 2:
+                #expect(Kernels.productKernel(count: 9) == "packed AVX-512")
+                #expect(Kernels.productKernel(count: 4096) == "packed AVX-512")
+            case 1:
+                #expect(Kernels.productKernel(count: 9) == "packed AVX2")
+                #expect(Kernels.productKernel(count: Kernels.avx2BLASCrossover - 1) == "packed AVX2")
+                #expect(Kernels.productKernel(count: Kernels.avx2BLASCrossover) == "BLAS")
+            default:
+                #expect(Kernels.productKernel(count: 9) == "BLAS")
+            }
+            #expect(Kernels.level <= level, "asked for \(level), got \(Kernels.level)")
+        }
+    }
+
     @Test("parallel pieces cover every index once, aligned, for many sizes")
     func parallelCoverage() {
         for count in [1, 2, 7, 64, 65, 1000, 4097] {
@@ -246,5 +368,16 @@ struct KernelTests {
             results.withLock { $0[caller] = ok }
         }
         #expect(results.withLock { $0 } == [true, true, true, true])
+    }
+}
+
+extension WeightElement {
+    /// The C kernels' element type.
+    var kernelTypeForTests: ck_weight_type {
+        switch self {
+        case .f32: CK_F32
+        case .f16: CK_F16
+        case .bf16: CK_BF16
+        }
     }
 }

@@ -65,6 +65,32 @@ struct BenchCLITests {
         }
     }
 
+    @Test("STEER_KERNEL_LEVEL=avx2 runs bench at that level and says so; a misspelt level stops any command")
+    func kernelLevel() throws {
+        guard let executable = BuiltProduct.steer() else { return }
+        let forced = try Subprocess.run(
+            executable,
+            ["bench", "--config", model + "/config.json", "--only", "e", "--repeats", "1", "--layer", "1", "--json"],
+            environment: ["STEER_KERNEL_LEVEL": "avx2"], timeout: 300)
+        #expect(forced.status == 0, "\(forced.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(forced.stdout.utf8)) as! [String: Any]
+        #expect(json["kernel_level_forced"] as? String == "avx2")
+        let cpu = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+        if cpu.contains(" avx2") && cpu.contains(" fma") {
+            #expect(json["kernel_level"] as? String == "avx2")
+            #expect(json["products_32_rows"] as? String == "packed AVX2")
+            #expect(json["avx512_products"] as? Bool == false)
+        }
+        for value in ["avx3", "AVX2", "fast"] {
+            let bad = try Subprocess.run(
+                executable, ["forward", "--model", model, "--tokens", "2,5"], environment: ["STEER_KERNEL_LEVEL": value]
+            )
+            #expect(bad.status != 0)
+            #expect(bad.stderr.contains("STEER_KERNEL_LEVEL='\(value)'"), "\(bad.stderr)")
+            #expect(bad.stdout.isEmpty)
+        }
+    }
+
     @Test("model commands take --weights: bf16-resident forward runs, an unknown precision is refused")
     func residentWeights() throws {
         let args = ["forward", "--model", model, "--tokens", "2,5,7", "--out"]

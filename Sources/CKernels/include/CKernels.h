@@ -18,9 +18,17 @@ typedef enum { CK_F32 = 0, CK_F16 = 1, CK_BF16 = 2 } ck_weight_type;
 int ck_uses_avx2(void);
 
 /// Uses the bodies up to `level` from now on (0 portable, 1 AVX2, 2 AVX-512; never above what the
-/// CPU has), so tests can run the lower levels on a CPU that has the higher ones; 2 restores the
-/// default. Every level computes the same formulas, so a kernel running meanwhile stays correct.
+/// CPU has, nor above `STEER_KERNEL_LEVEL`), so tests can run the lower levels on a CPU that has the
+/// higher ones; 2 restores the default. Every level computes the same formulas, so a kernel running
+/// meanwhile stays correct.
 void ck_limit_level(int level);
+
+/// The level in use: 0 portable, 1 AVX2, 2 AVX-512.
+int ck_level(void);
+
+/// The level the environment variable `STEER_KERNEL_LEVEL` caps the kernels at (`portable` or 0,
+/// `avx2` or 1, `avx512` or 2): -1 when it is unset or empty, -2 when it names no level.
+int ck_environment_level(void);
 
 
 /// `x[i] = cap · tanh(x[i] / cap)`.
@@ -71,13 +79,14 @@ long ck_packed_input_floats(long m, long k);
 /// each stored k-major (32 consecutive floats per k), the last block zero-padded.
 void ck_pack_input(const float *x, long m, long k, long ldx, float *packed);
 
-/// 1 when ``ck_gemm_packed`` has its AVX-512 body on this CPU (otherwise use BLAS).
+/// 1 when ``ck_gemm_packed`` has a vector body (AVX-512 or AVX2) at the level in use (otherwise use BLAS).
 int ck_gemm_packed_available(void);
 
 /// `y[i, r] = Σ_j x[i, j] · W[r, j]` for all `m` packed input rows and weight rows
-/// `[row_begin, row_end)`: each weight value is broadcast against 32 input rows at once, twelve
-/// weight rows per tile, so weights stream once per call whatever `m` is. Half-precision weights
-/// are widened twelve rows at a time into `widened` (`12 × k` floats; unused for f32).
+/// `[row_begin, row_end)`: each weight value is broadcast against many input rows at once (AVX-512:
+/// 12 weight rows × 32 inputs per tile; AVX2: 6 × 16, blocked over k), so weights stream once per
+/// call whatever `m` is. Half-precision weights are widened a tile of rows at a time into `widened`
+/// (`12 × k` floats; unused for f32).
 void ck_gemm_packed(ck_weight_type type, const void *w, long k, long row_begin, long row_end, const float *packed,
                     long m, float *y, long ldy, float *widened);
 

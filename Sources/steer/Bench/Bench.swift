@@ -3,8 +3,8 @@ import Foundation
 import Gemma2
 import Gemma3
 import JumpReLUSAE
-import SteeringNumerics
 import SteeringCore
+import SteeringNumerics
 import SteeringPlugins
 import TensorFormats
 import TransformerRuntime
@@ -82,6 +82,7 @@ struct Bench: AsyncParsableCommand {
             throw ValidationError("--layer must be in 0..<\(architecture.layerCount), got \(layer)")
         }
         let shape = FlopModel(architecture: architecture)
+        let cpu = CPUDescription.current
         let figures = Set(only.split(separator: ",").map(String.init))
         var results: [String: Any] = [:]
         // (e) first, before the model is in memory (its buffers must not count in the peak RSS):
@@ -100,7 +101,7 @@ struct Bench: AsyncParsableCommand {
                     "e_our_product_model_shapes_m\(rows)",
                     String(
                         format: "%8.1f GFLOP/s (%.2f × sgemm; %@ kernel)", ours, ours / rate,
-                        Kernels.usesPackedKernel ? "packed AVX-512" : "BLAS"))
+                        Kernels.productKernel(count: rows)))
             }
             let large = FlopModel.measureSGEMM(m: 256, n: 9216, k: 2304, repeats: repeats)
             results["e_sgemm_gflops_256x2304x9216"] = large
@@ -161,12 +162,20 @@ struct Bench: AsyncParsableCommand {
                 "resident_weight_bytes": backend.residentWeightBytes,
                 "zero_copy_matrices": backend.zeroCopyWeightCount, "load_seconds": loadSeconds,
                 "cores": Parallel.width, "blas_threads": blasThreads, "avx2": Kernels.vectorized,
-                "avx512_products": Kernels.usesPackedKernel, "repeats": repeats,
+                "avx512_products": Kernels.productKernel(count: 32) == "packed AVX-512", "repeats": repeats,
+                "kernel_level": Kernels.levelNames[Kernels.level],
+                "kernel_level_forced": ProcessInfo.processInfo.environment["STEER_KERNEL_LEVEL"] ?? "",
+                "products_32_rows": Kernels.productKernel(count: 32),
+                "products_512_rows": Kernels.productKernel(count: 512), "cpu_model": cpu.model,
+                "cpu_avx512f": cpu.avx512f, "cpu_avx2": cpu.avx2,
             ], uniquingKeysWith: { $1 })
         if let ttft { results["ttft_seconds"] = ttft }
         let hugePages = backend.weightHugePageFraction
         if let hugePages { results["weights_on_huge_pages_fraction"] = hugePages }
         if !json {
+            print(
+                "\(cpu.model) (avx2: \(cpu.avx2 ? "yes" : "no"), avx512f: \(cpu.avx512f ? "yes" : "no")); kernels at level \(Kernels.levelNames[Kernels.level])\(ProcessInfo.processInfo.environment["STEER_KERNEL_LEVEL"].map { " (STEER_KERNEL_LEVEL=\($0))" } ?? ""); products of 32 rows: \(Kernels.productKernel(count: 32)), of 512: \(Kernels.productKernel(count: 512))"
+            )
             print(
                 String(
                     format: "%@ weights, %.2f GB resident (%d matrices in place%@), ready in %.1f s%@; %d cores",
@@ -354,6 +363,26 @@ extension Bench {
         default:
             throw ValidationError("steer bench builds random gemma2 and gemma3 models, not '\(backend)'")
         }
+    }
+}
+
+/// The CPU's model name and vector extensions, from /proc/cpuinfo (empty on other systems).
+struct CPUDescription {
+    let model: String
+    let avx2: Bool
+    let avx512f: Bool
+
+    static var current: CPUDescription {
+        let text = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        func field(_ name: String) -> String? {
+            text.split(separator: "\n").first { $0.hasPrefix(name) }.flatMap {
+                $0.split(separator: ":", maxSplits: 1).last?.trimmingCharacters(in: .whitespaces)
+            }
+        }
+        let flags = Set((field("flags") ?? "").split(separator: " ").map(String.init))
+        return CPUDescription(
+            model: field("model name") ?? "unknown CPU", avx2: flags.contains("avx2"),
+            avx512f: flags.contains("avx512f"))
     }
 }
 
