@@ -14,8 +14,7 @@ if command -v python3 >/dev/null 2>&1 && ! python3 -c "import lmdb, gguf, numpy"
     python3 -m pip install --quiet --disable-pip-version-check lmdb gguf numpy >/dev/null 2>&1 \
         || echo "note: could not pip-install lmdb/gguf; the Python interop tests will be skipped" >&2
 fi
-# Release mode (the numeric code is slow unoptimised), with testable imports as `swift test` would enable.
-swift build -c release --build-tests -Xswiftc -enable-testing
+swift build -c release --build-tests
 swift test -c release --skip-build "$@"
 # Scale-out on a real scheduler: a private single-node Slurm on loopback runs a sharded effect
 # measurement (Tests/Slurm/run.sh, about a minute); it says so and is skipped where Slurm cannot be
