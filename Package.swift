@@ -14,9 +14,8 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny")
 ]
 
-// Every target builds with the package's defaults only (no unsafe flags, which SwiftPM refuses in a
-// dependency required by version): speed comes from release builds — the test command builds and runs
-// the suite in release mode — and from the C kernels' own `target` attributes.
+/// Numeric kernels are unusably slow without the optimizer, even in debug builds of the tests.
+let optimizedSettings: [SwiftSetting] = swiftSettings + [.unsafeFlags(["-O", "-enforce-exclusivity=unchecked"])]
 
 let package = Package(
     name: "SAETargetedSteering",
@@ -25,8 +24,6 @@ let package = Package(
         .executable(name: "steer", targets: ["steer"]),
         .library(name: "SteeringCore", targets: ["SteeringCore"]),
         .library(name: "SteeringPlugins", targets: ["SteeringPlugins"]),
-        .library(name: "ArtifactStore", targets: ["ArtifactStore"]),
-        .library(name: "Pipeline", targets: ["Pipeline"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -53,13 +50,13 @@ let package = Package(
         .target(
             name: "SteeringCore",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
-            swiftSettings: swiftSettings),
+            swiftSettings: optimizedSettings),
         // Vectorised kernels (AVX2/FMA/F16C chosen at run time, portable C otherwise); imported only by SteeringNumerics.
-        .target(name: "CKernels", path: "Sources/CKernels"),
+        .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O3"])]),
         .target(
             name: "SteeringNumerics", dependencies: ["SteeringCore", "CBLAS", "CKernels"],
-            swiftSettings: swiftSettings),
-        .target(name: "TensorFormats", dependencies: ["SteeringCore", "CZlib"], swiftSettings: swiftSettings),
+            swiftSettings: optimizedSettings),
+        .target(name: "TensorFormats", dependencies: ["SteeringCore", "CZlib"], swiftSettings: optimizedSettings),
         .target(
             name: "ArtifactStore",
             dependencies: [
@@ -70,40 +67,40 @@ let package = Package(
         // The shared decoder runtime: weights, KV cache, step loop, forward / generate / loss, hooks.
         .target(
             name: "TransformerRuntime", dependencies: ["SteeringCore", "SteeringNumerics", "TensorFormats"],
-            swiftSettings: swiftSettings),
+            swiftSettings: optimizedSettings),
 
         // MARK: Plugins (framework plugin modules; see README "Why Plugins/")
         .target(
             name: "GemmaTokenizer", dependencies: ["SteeringCore", "TensorFormats"], path: "Plugins/GemmaTokenizer",
-            swiftSettings: swiftSettings),
+            swiftSettings: optimizedSettings),
         .target(
             name: "Gemma2",
             dependencies: [
                 "SteeringCore", "SteeringNumerics", "TensorFormats", "TransformerRuntime", "GemmaTokenizer",
             ],
-            path: "Plugins/Gemma2", swiftSettings: swiftSettings),
+            path: "Plugins/Gemma2", swiftSettings: optimizedSettings),
         .target(
             name: "Gemma3",
             dependencies: [
                 "SteeringCore", "SteeringNumerics", "TensorFormats", "TransformerRuntime", "GemmaTokenizer",
             ],
-            path: "Plugins/Gemma3", swiftSettings: swiftSettings),
+            path: "Plugins/Gemma3", swiftSettings: optimizedSettings),
         .target(
             name: "JumpReLUSAE", dependencies: ["SteeringCore", "SteeringNumerics", "TensorFormats"],
-            path: "Plugins/JumpReLUSAE", swiftSettings: swiftSettings),
+            path: "Plugins/JumpReLUSAE", swiftSettings: optimizedSettings),
         .target(
             name: "Estimators", dependencies: ["SteeringCore", "SteeringNumerics"], path: "Plugins/Estimators",
-            swiftSettings: swiftSettings),
+            swiftSettings: optimizedSettings),
         .target(
             name: "Strategies", dependencies: ["SteeringCore", "SteeringNumerics"], path: "Plugins/Strategies",
-            swiftSettings: swiftSettings),
+            swiftSettings: optimizedSettings),
         .target(
             name: "Judges", dependencies: ["SteeringCore"], path: "Plugins/Judges", swiftSettings: swiftSettings),
 
         // MARK: Orchestration (talks to plugins only through the core protocols)
         .target(
             name: "Pipeline", dependencies: ["SteeringCore", "SteeringNumerics", "TensorFormats", "ArtifactStore"],
-            swiftSettings: swiftSettings),
+            swiftSettings: optimizedSettings),
 
         // MARK: Serving (the OpenAI-compatible HTTP server on Hummingbird 2 over any IncrementalDecoding backend)
         .target(
