@@ -140,7 +140,7 @@ let package = Package(
             name: "SteeringCoreTests", dependencies: ["SteeringCore", "SteeringPlugins", "SteeringTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "NumericsTests", dependencies: ["SteeringNumerics", "SteeringTestSupport"],
+            name: "NumericsTests", dependencies: ["SteeringNumerics", "TensorFormats", "SteeringTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "TensorFormatsTests", dependencies: ["TensorFormats", "SteeringTestSupport"],
