@@ -68,8 +68,8 @@ public struct WeightOperand {
 /// Splits index ranges over the machine's cores: a pool of spinning workers (``ck_pool_run``), or
 /// GCD's `concurrentPerform` when the pool is busy; pieces are claimed dynamically either way.
 public enum Parallel {
-    /// Number of cores used.
-    public static let width = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// Number of cores used: those the process may run on (`taskset` restricts them).
+    public static let width = max(1, Int(ck_cpu_count()))
     /// Whether regions use the spinning pool: yes unless `STEER_PARALLEL=gcd` (to compare).
     public static let usesPool = ProcessInfo.processInfo.environment["STEER_PARALLEL"] != "gcd"
 

@@ -123,7 +123,11 @@ void ck_quant_rows(ck_quant_type type, const void *w, long k, long row_begin, lo
 /// One index of a parallel region: `task(context, index)`.
 typedef void (*ck_task)(void *context, long index);
 
-/// Number of worker threads beside the caller (cores − 1), started on first use.
+/// CPUs this process may run on (its affinity mask, so `taskset` and cpusets count; else the
+/// online CPUs).
+int ck_cpu_count(void);
+
+/// Number of worker threads beside the caller (``ck_cpu_count`` − 1), started on first use.
 int ck_pool_workers(void);
 
 /// Calls `task(context, i)` once for every `i < count`, on the calling thread and the pool's workers
