@@ -145,7 +145,8 @@ let package = Package(
             name: "SteeringCoreTests", dependencies: ["SteeringCore", "SteeringPlugins", "SteeringTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "NumericsTests", dependencies: ["SteeringNumerics", "CKernels", "SteeringTestSupport"], swiftSettings: swiftSettings),
+            name: "NumericsTests", dependencies: ["SteeringNumerics", "CKernels", "TensorFormats", "SteeringTestSupport"],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "TensorFormatsTests", dependencies: ["TensorFormats", "SteeringTestSupport"],
             swiftSettings: swiftSettings),

@@ -21,8 +21,9 @@ public final class Gemma3Backend: TransformerBackend {
     /// Loads a checkpoint directory (config.json + safetensors + tokenizer) or a `.gguf` file (with its
     /// tokenizer from the metadata). Weights stay in the checkpoint's precision (safetensors, in place
     /// from the file mapping) or are dequantised to float32 (GGUF), unless `residentWeights` asks for
-    /// another precision.
-    public convenience init(path: String, residentWeights: WeightElement? = nil) throws {
+    /// another precision. GGUF matrices dequantised to float32 also keep the file's quantised blocks,
+    /// which decoding (a few rows per product) reads instead, unless `quantizedRows` is false.
+    public convenience init(path: String, residentWeights: WeightElement? = nil, quantizedRows: Bool = true) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw Gemma3Error.missingFile(
@@ -54,7 +55,7 @@ public final class Gemma3Backend: TransformerBackend {
         } else {
             let file = try GGUFFile(path: path)
             let configuration = try Gemma3Configuration(gguf: file)
-            let source = GGUFTensorSource(file: file, resident: residentWeights)
+            let source = GGUFTensorSource(file: file, resident: residentWeights, quantizedRows: quantizedRows)
             let weights = try Gemma3Weights.load(from: source, config: configuration)
             let tokenizer = try GemmaTokenizer(ggufMetadata: file.metadata)
             let fingerprint = try Self.fingerprint(

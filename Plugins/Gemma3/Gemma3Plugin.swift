@@ -1,8 +1,9 @@
-import SteeringNumerics
 import SteeringCore
+import SteeringNumerics
 
 /// Registers the Gemma-3 backend as `gemma3`. The path is a Hugging Face checkpoint directory or a
-/// `.gguf` file; option `weights=f32|f16|bf16` sets the resident precision of the weight matrices.
+/// `.gguf` file; option `weights=f32|f16|bf16` sets the resident precision of the weight matrices,
+/// `quantized=off` stops GGUF matrices from keeping the file's blocks for decoding.
 public enum Gemma3Plugin {
     public static func register(in registry: inout PluginRegistry) {
         registry.register(backend: "gemma3", architectures: ["gemma3", "gemma3_text"]) { options in
@@ -14,7 +15,14 @@ public enum Gemma3Plugin {
                 }
                 resident = element
             }
-            return try Gemma3Backend(path: try options.requirePath(for: "gemma3"), residentWeights: resident)
+            let quantized = options.values["quantized"] ?? "on"
+            guard ["on", "off"].contains(quantized) else {
+                throw SteeringError.invalidArgument(
+                    what: "gemma3 option quantized", problem: "'\(quantized)' is not one of on, off")
+            }
+            return try Gemma3Backend(
+                path: try options.requirePath(for: "gemma3"), residentWeights: resident,
+                quantizedRows: quantized == "on")
         }
     }
 }

@@ -49,8 +49,7 @@ int ck_uses_avx2(void) {
     return ck_avx2_state;
 }
 
-/// 1 when the AVX-512F bodies may run (on top of the AVX2 level).
-static int ck_uses_avx512(void) {
+int ck_uses_avx512(void) {
     if (ck_avx512_state < 0) ck_detect(2);
     return ck_avx512_state;
 }

@@ -2,9 +2,13 @@
 // counter for a short while and only then sleep on a condition variable, so the many short
 // parallel regions of batch-1 decoding (about 130 per token for Gemma-2-2B) start on every core at
 // once instead of waiting ~45 µs for a sleeping GCD thread to be woken.
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE  // sched_getaffinity, CPU_COUNT
+#endif
 #include "CKernels.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
@@ -88,8 +92,17 @@ static void *ck_worker(void *unused) {
     return NULL;
 }
 
+int ck_cpu_count(void) {
+#ifdef __linux__
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+#endif
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    return online > 0 ? (int)online : 1;
+}
+
 static void ck_pool_start(void) {
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    long cores = ck_cpu_count();
     int wanted = cores > 1 ? (int)(cores - 1) : 0;
     for (int i = 0; i < wanted; i++) {
         pthread_t thread;

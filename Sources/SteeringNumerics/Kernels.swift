@@ -18,27 +18,58 @@ public enum WeightElement: String, Sendable, CaseIterable {
     }
 }
 
+/// A GGUF block type the quantised row kernels read in place (raw values are ggml's type numbers).
+public enum QuantizedFormat: UInt32, Sendable, CaseIterable {
+    case q4_0 = 2, q4_1 = 3, q5_0 = 6, q5_1 = 7, q8_0 = 8, q4_k = 12, q5_k = 13, q6_k = 14, q8_k = 15
+
+    /// Values per block (32 or 256).
+    public var blockElements: Int { Int(ck_quant_block_elements(Int32(rawValue))) }
+    /// Bytes per block.
+    public var blockBytes: Int { Int(ck_quant_block_bytes(Int32(rawValue))) }
+    /// Bytes of one row of `columns` values (a multiple of ``blockElements``).
+    public func rowBytes(columns: Int) -> Int { columns / blockElements * blockBytes }
+
+    var kernelType: ck_quant_type { ck_quant_type(rawValue: rawValue) }
+}
+
+/// A row-major matrix stored as consecutive GGUF blocks of `format` at `base` (rows of whole blocks).
+public struct QuantizedRows: @unchecked Sendable {
+    public let format: QuantizedFormat
+    public let base: UnsafeRawPointer
+
+    public init(format: QuantizedFormat, base: UnsafeRawPointer) {
+        self.format = format
+        self.base = base
+    }
+}
+
 /// One weight matrix of a product: `rows × columns` values of type `element` at `weights`, with
-/// its `n × rows` result written to `output`.
+/// its `n × rows` result written to `output`. When `quantized` holds the same matrix as GGUF blocks
+/// (whose dequantisation `weights` is), small batches read those instead.
 public struct WeightOperand {
     public let weights: UnsafeRawPointer
     public let element: WeightElement
     public let rows: Int
     public let output: UnsafeMutablePointer<Float>
+    public let quantized: QuantizedRows?
 
-    public init(weights: UnsafeRawPointer, element: WeightElement, rows: Int, output: UnsafeMutablePointer<Float>) {
+    public init(
+        weights: UnsafeRawPointer, element: WeightElement, rows: Int, output: UnsafeMutablePointer<Float>,
+        quantized: QuantizedRows? = nil
+    ) {
         self.weights = weights
         self.element = element
         self.rows = rows
         self.output = output
+        self.quantized = quantized
     }
 }
 
 /// Splits index ranges over the machine's cores: a pool of spinning workers (``ck_pool_run``), or
 /// GCD's `concurrentPerform` when the pool is busy; pieces are claimed dynamically either way.
 public enum Parallel {
-    /// Number of cores used.
-    public static let width = max(1, ProcessInfo.processInfo.activeProcessorCount)
+    /// Number of cores used: those the process may run on (`taskset` restricts them).
+    public static let width = max(1, Int(ck_cpu_count()))
     /// Whether regions use the spinning pool: yes unless `STEER_PARALLEL=gcd` (to compare).
     public static let usesPool = ProcessInfo.processInfo.environment["STEER_PARALLEL"] != "gcd"
 
@@ -157,6 +188,25 @@ public enum Kernels {
             window ?? 0, scratch, out, outputStride)
     }
 
+    /// Dequantises `blocks` consecutive GGUF blocks of `format` into `target` (`blocks ·
+    /// blockElements` floats), bit-identical to gguf-py's float32 dequantisation.
+    public static func dequantize(
+        _ format: QuantizedFormat, _ source: UnsafeRawPointer, blocks: Int, into target: UnsafeMutablePointer<Float>
+    ) {
+        ck_quant_dequantize(format.kernelType, source, blocks, target)
+    }
+
+    /// `y[i, r] = Σ_j x[i, j] · W[r, j]` for `i < n` and `r` in `rows`, on the calling thread, for a
+    /// matrix of `columns`-value rows stored as GGUF blocks (`y` has row stride `outputStride`).
+    public static func multiply(
+        _ x: UnsafePointer<Float>, count n: Int, columns: Int, quantized: QuantizedRows, rows: Range<Int>,
+        into y: UnsafeMutablePointer<Float>, outputStride: Int
+    ) {
+        ck_quant_rows(
+            quantized.format.kernelType, quantized.base, columns, rows.lowerBound, rows.upperBound, x, n, columns, y,
+            outputStride)
+    }
+
     /// Widens `count` elements of `element` type to float32.
     public static func widen(
         _ element: WeightElement, _ source: UnsafeRawPointer, count: Int, into target: UnsafeMutablePointer<Float>
@@ -196,6 +246,15 @@ public enum Kernels {
     /// through BLAS sgemm without AVX-512).
     public static let streamingBatchLimit = 8
 
+    /// Largest input batch handled by the quantised row kernel when every operand has quantised
+    /// blocks: up to 16 rows it beats the packed float32 kernel (Docs/Benchmarks.md).
+    public static let quantizedBatchLimit = 16
+
+    /// Whether products of at most ``streamingBatchLimit`` rows (``quantizedBatchLimit`` when all
+    /// operands have them) read quantised GGUF blocks where an operand has them: yes unless
+    /// `STEER_QUANTIZED=off` (to compare with the float32 rows).
+    public static let usesQuantizedRows = ProcessInfo.processInfo.environment["STEER_QUANTIZED"] != "off"
+
     /// Whether `STEER_GEMM=blas` sends every product with more than ``streamingBatchLimit`` rows
     /// to OpenBLAS sgemm (to compare).
     public static let forcesBLAS = ProcessInfo.processInfo.environment["STEER_GEMM"] == "blas"
@@ -226,18 +285,20 @@ public enum Kernels {
 
     /// `y[n × rows] = x[n × columns] · Wᵀ` for a row-major weight `W[rows × columns]` stored as
     /// `element`. Small batches stream the weights once through the row kernel on every core (the
-    /// product is bound by memory bandwidth). Larger ones pack the inputs into `scratch` and
+    /// product is bound by memory bandwidth); they read `quantized` instead when given. Larger ones pack the inputs into `scratch` and
     /// broadcast each weight against 32 inputs at a time (AVX-512) or 16 (AVX2+FMA, up to
     /// ``avx2BLASCrossover`` rows), or otherwise call OpenBLAS sgemm, widening half-precision
     /// weights panel by panel into `scratch`. `scratch` holds
     /// at least ``scratchFloats(count:columns:)`` floats.
     public static func multiply(
         _ x: UnsafePointer<Float>, count n: Int, weights: UnsafeRawPointer, element: WeightElement, rows: Int,
-        columns: Int, into y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
+        columns: Int, quantized: QuantizedRows? = nil, into y: UnsafeMutablePointer<Float>,
+        scratch: UnsafeMutablePointer<Float>
     ) {
         multiply(
             x, count: n, columns: columns,
-            operands: [WeightOperand(weights: weights, element: element, rows: rows, output: y)], scratch: scratch)
+            operands: [WeightOperand(weights: weights, element: element, rows: rows, output: y, quantized: quantized)],
+            scratch: scratch)
     }
 
     /// Several products of the same inputs at once (q/k/v, or gate/up): the inputs are packed once
@@ -258,12 +319,19 @@ public enum Kernels {
                 offset += operand.rows
             }
         }
-        if n <= streamingBatchLimit {
+        let quantizedOnly = usesQuantizedRows && operands.allSatisfy { $0.quantized != nil }
+        if n <= streamingBatchLimit || (quantizedOnly && n <= quantizedBatchLimit) {
             Parallel.forEach(count: total, grain: 64, alignment: 4) { range in
                 segments(range) { operand, r in
-                    ck_gemm_rows(
-                        operand.element.kernelType, operand.weights, columns, r.lowerBound, r.upperBound, x, n, columns,
-                        operand.output, operand.rows)
+                    if usesQuantizedRows, let quantized = operand.quantized {
+                        ck_quant_rows(
+                            quantized.format.kernelType, quantized.base, columns, r.lowerBound, r.upperBound, x, n,
+                            columns, operand.output, operand.rows)
+                    } else {
+                        ck_gemm_rows(
+                            operand.element.kernelType, operand.weights, columns, r.lowerBound, r.upperBound, x, n,
+                            columns, operand.output, operand.rows)
+                    }
                 }
             }
             return
@@ -316,7 +384,7 @@ public enum Kernels {
         }
     }
 
-    /// Scratch floats ``multiply(_:count:weights:element:rows:columns:into:scratch:)`` needs for `count`
+    /// Scratch floats ``multiply(_:count:weights:element:rows:columns:quantized:into:scratch:)`` needs for `count`
     /// input rows of `columns` values.
     public static func scratchFloats(count: Int, columns: Int) -> Int {
         max(Int(ck_packed_input_floats(count, columns)), blasPanelRows(columns: columns) * columns)

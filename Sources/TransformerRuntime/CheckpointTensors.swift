@@ -165,12 +165,17 @@ public final class GGUFTensorSource: CheckpointTensorSource {
     public let file: GGUFFile
     /// The precision dequantised matrices are stored in (f32 unless asked otherwise).
     public let resident: WeightElement
+    /// Whether f32 matrices of quantised tensors keep the file's blocks for small-batch products.
+    public let quantizedRows: Bool
     public private(set) var changedPrecision = false
 
-    /// Reads tensors of `file`, dequantised to float32 and stored as `resident` (f32 when nil).
-    public init(file: GGUFFile, resident: WeightElement?) {
+    /// Reads tensors of `file`, dequantised to float32 and stored as `resident` (f32 when nil). With
+    /// `quantizedRows` (and f32), matrices of the types ``QuantizedFormat`` lists also keep their
+    /// blocks in the mapping, which decoding then reads.
+    public init(file: GGUFFile, resident: WeightElement?, quantizedRows: Bool = true) {
         self.file = file
         self.resident = resident ?? .f32
+        self.quantizedRows = quantizedRows
         // Dequantised float32 is what the reference computes with; rounding it changes the values.
         changedPrecision = self.resident != .f32
     }
@@ -256,7 +261,19 @@ public final class GGUFTensorSource: CheckpointTensorSource {
             }
         }
         if let failure { throw failure }
-        return WeightMatrix(rows: rows, columns: columns, storage: storage)
+        return WeightMatrix(rows: rows, columns: columns, storage: storage, quantized: try quantizedRows(info))
+    }
+
+    /// The tensor's blocks in the mapping, for the quantised row kernels: when the resident matrix
+    /// is the exact float32 dequantisation (`resident` f32) and the kernels read the type.
+    private func quantizedRows(_ info: GGUFTensorInfo) throws -> QuantizedStorage? {
+        guard quantizedRows, resident == .f32, info.shape.count == 2,
+            let format = QuantizedFormat(rawValue: info.type.rawValue)
+        else { return nil }
+        let bytes = try file.data(info.name)
+        guard let base = bytes.baseAddress, bytes.count == info.shape[0] * format.rowBytes(columns: info.shape[1])
+        else { return nil }
+        return QuantizedStorage(format: format, base: base, byteCount: bytes.count, owner: file)
     }
 
     public func norm(_ name: String) throws -> [Float] {

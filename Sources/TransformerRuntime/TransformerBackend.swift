@@ -1,5 +1,5 @@
-import SteeringNumerics
 public import SteeringCore
+import SteeringNumerics
 
 /// The sizes of a decoder-only transformer that cost models need (FLOP counts, memory).
 public struct DecoderArchitecture: Sendable, Hashable {
@@ -50,6 +50,18 @@ public protocol TransformerBackend: ModelBackend {
 extension TransformerBackend {
     /// Bytes of the resident weight matrices (norm vectors excluded: they are tiny).
     public var residentWeightBytes: Int { weightMatrices.reduce(0) { $0 + $1.storage.byteCount } }
+
+    /// Bytes a batch-1 decoding step reads per weight matrix: the quantised blocks where a matrix
+    /// keeps them (and ``Kernels/usesQuantizedRows``), the resident matrix otherwise.
+    public var decodeWeightBytes: Int {
+        weightMatrices.reduce(0) { total, matrix in
+            let quantized = Kernels.usesQuantizedRows ? matrix.quantized?.byteCount : nil
+            return total + (quantized ?? matrix.storage.byteCount)
+        }
+    }
+
+    /// Number of weight matrices that keep quantised GGUF blocks for decoding.
+    public var quantizedWeightCount: Int { weightMatrices.filter { $0.quantized != nil }.count }
 
     /// Number of weight matrices used in place from a file mapping (no copy).
     public var zeroCopyWeightCount: Int { weightMatrices.filter { $0.storage.isBorrowed }.count }

@@ -96,8 +96,27 @@ public final class WeightStorage: @unchecked Sendable {
     }
 }
 
+/// A matrix's rows as GGUF blocks inside a file mapping, kept alive through `owner`.
+public final class QuantizedStorage: @unchecked Sendable {
+    /// The block type and the first block.
+    public let rows: QuantizedRows
+    /// Bytes held (in the mapping).
+    public let byteCount: Int
+    private let owner: AnyObject
+
+    /// Borrows `byteCount` bytes of `format` blocks at `base`, keeping `owner` (the mapping) alive.
+    public init(format: QuantizedFormat, base: UnsafeRawPointer, byteCount: Int, owner: AnyObject) {
+        self.rows = QuantizedRows(format: format, base: base)
+        self.byteCount = byteCount
+        self.owner = owner
+    }
+}
+
 /// A row-major weight matrix `[rows, columns]` as Hugging Face stores linear layers
-/// (`[out_features, in_features]`), resident in float32, float16 or bfloat16.
+/// (`[out_features, in_features]`), resident in float32, float16 or bfloat16. A matrix read from a
+/// quantised GGUF tensor also keeps the file's blocks (`quantized`, whose float32 dequantisation
+/// `storage` holds): products of a few input rows (decoding) read those, a quarter or less of the
+/// bytes.
 public struct WeightMatrix: Sendable {
     /// Output features.
     public let rows: Int
@@ -105,17 +124,27 @@ public struct WeightMatrix: Sendable {
     public let columns: Int
     /// The elements, row-major.
     public let storage: WeightStorage
+    /// The same matrix as GGUF blocks, read by small-batch products.
+    public let quantized: QuantizedStorage?
 
     /// Resident element type.
     public var element: WeightElement { storage.element }
 
-    /// Wraps storage holding exactly `rows × columns` elements.
-    public init(rows: Int, columns: Int, storage: WeightStorage) {
+    /// Wraps storage holding exactly `rows × columns` elements, and optionally the quantised blocks
+    /// it was dequantised from (`rows` rows of whole blocks).
+    public init(rows: Int, columns: Int, storage: WeightStorage, quantized: QuantizedStorage? = nil) {
         precondition(
             storage.count == rows * columns, "weight storage holds \(storage.count) values, need \(rows)×\(columns)")
+        if let quantized {
+            let format = quantized.rows.format
+            precondition(
+                columns % format.blockElements == 0 && quantized.byteCount == rows * format.rowBytes(columns: columns),
+                "\(quantized.byteCount) bytes of \(format) blocks do not hold \(rows)×\(columns) values")
+        }
         self.rows = rows
         self.columns = columns
         self.storage = storage
+        self.quantized = quantized
     }
 
     /// Copies (and rounds to `element`) row-major float32 values.
@@ -133,13 +162,13 @@ public struct WeightMatrix: Sendable {
         scratch: UnsafeMutablePointer<Float>
     ) {
         Kernels.multiply(
-            x, count: n, weights: storage.base, element: element, rows: rows, columns: columns, into: y,
-            scratch: scratch)
+            x, count: n, weights: storage.base, element: element, rows: rows, columns: columns,
+            quantized: quantized?.rows, into: y, scratch: scratch)
     }
 
     /// This matrix as an operand of a product writing to `output`.
     public func operand(into output: UnsafeMutablePointer<Float>) -> WeightOperand {
-        WeightOperand(weights: storage.base, element: element, rows: rows, output: output)
+        WeightOperand(weights: storage.base, element: element, rows: rows, output: output, quantized: quantized?.rows)
     }
 
     /// Row `index` widened to float32 into `target` (`columns` floats).

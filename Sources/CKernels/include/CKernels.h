@@ -17,6 +17,9 @@ typedef enum { CK_F32 = 0, CK_F16 = 1, CK_BF16 = 2 } ck_weight_type;
 /// 1 when the AVX2/FMA/F16C bodies are in use, 0 for the portable ones.
 int ck_uses_avx2(void);
 
+/// 1 when the AVX-512F bodies are in use (on top of the AVX2 level).
+int ck_uses_avx512(void);
+
 /// Uses the bodies up to `level` from now on (0 portable, 1 AVX2, 2 AVX-512; never above what the
 /// CPU has, nor above `STEER_KERNEL_LEVEL`), so tests can run the lower levels on a CPU that has the
 /// higher ones; 2 restores the default. Every level computes the same formulas, so a kernel running
@@ -90,12 +93,50 @@ int ck_gemm_packed_available(void);
 void ck_gemm_packed(ck_weight_type type, const void *w, long k, long row_begin, long row_end, const float *packed,
                     long m, float *y, long ldy, float *widened);
 
+// MARK: Quantised GGUF weights
+
+/// GGUF block types the quantised kernels read (the values are ggml's type numbers).
+typedef enum {
+    CK_Q4_0 = 2,
+    CK_Q4_1 = 3,
+    CK_Q5_0 = 6,
+    CK_Q5_1 = 7,
+    CK_Q8_0 = 8,
+    CK_Q4_K = 12,
+    CK_Q5_K = 13,
+    CK_Q6_K = 14,
+    CK_Q8_K = 15
+} ck_quant_type;
+
+/// Values per block of ggml type `type` (32 or 256), or 0 when the kernels do not read it.
+long ck_quant_block_elements(int type);
+/// Bytes per block of ggml type `type`, or 0 when the kernels do not read it.
+long ck_quant_block_bytes(int type);
+
+/// Dequantises `block_count` consecutive blocks into `dst` (block_count · block-elements floats),
+/// with the float32 operations of gguf-py's dequantiser (bit-identical results).
+void ck_quant_dequantize(ck_quant_type type, const void *blocks, long block_count, float *dst);
+
+/// `y[i, r] = Σ_j x[i, j] · W[r, j]` for `i < m` and `row_begin ≤ r < row_end`, where `W` is a
+/// row-major `? × k` matrix stored as consecutive GGUF blocks of `type` (`k` a multiple of the block
+/// size; rows of `k / elements · bytes` bytes, blocks unaligned), read in place, against `x` (row
+/// stride `ldx`). Results equal the float32 product over the dequantised rows (``ck_quant_dequantize``)
+/// up to the rounding of reassociated sums: per 32 values, d·Σ q·x where a sub-block has one scale and
+/// no minimum, Σ (d·q + m)·x otherwise. `y` has row stride `ldy`. Meant for small `m` (decoding): the
+/// blocks are decoded once per group of up to eight (AVX-512; four with AVX2) input rows.
+void ck_quant_rows(ck_quant_type type, const void *w, long k, long row_begin, long row_end, const float *x, long m,
+                   long ldx, float *y, long ldy);
+
 // MARK: Worker pool
 
 /// One index of a parallel region: `task(context, index)`.
 typedef void (*ck_task)(void *context, long index);
 
-/// Number of worker threads beside the caller (cores − 1), started on first use.
+/// CPUs this process may run on (its affinity mask, so `taskset` and cpusets count; else the
+/// online CPUs).
+int ck_cpu_count(void);
+
+/// Number of worker threads beside the caller (``ck_cpu_count`` − 1), started on first use.
 int ck_pool_workers(void);
 
 /// Calls `task(context, i)` once for every `i < count`, on the calling thread and the pool's workers

@@ -161,6 +161,8 @@ struct Bench: AsyncParsableCommand {
                 "weights": backend.residentWeightElement.rawValue,
                 "resident_weight_bytes": backend.residentWeightBytes,
                 "zero_copy_matrices": backend.zeroCopyWeightCount, "load_seconds": loadSeconds,
+                "quantized_matrices": Kernels.usesQuantizedRows ? backend.quantizedWeightCount : 0,
+                "decode_weight_bytes": backend.decodeWeightBytes,
                 "cores": Parallel.width, "blas_threads": blasThreads, "avx2": Kernels.vectorized,
                 "avx512_products": Kernels.productKernel(count: 32) == "packed AVX-512", "repeats": repeats,
                 "kernel_level": Kernels.levelNames[Kernels.level],
@@ -178,9 +180,14 @@ struct Bench: AsyncParsableCommand {
             )
             print(
                 String(
-                    format: "%@ weights, %.2f GB resident (%d matrices in place%@), ready in %.1f s%@; %d cores",
+                    format:
+                        "%@ weights, %.2f GB resident (%d matrices in place%@%@), ready in %.1f s%@; %d cores",
                     backend.residentWeightElement.rawValue, Double(backend.residentWeightBytes) / 1e9,
                     backend.zeroCopyWeightCount,
+                    Kernels.usesQuantizedRows && backend.quantizedWeightCount > 0
+                        ? String(
+                            format: "; %d decode from the file's quantised blocks, %.2f GB per token",
+                            backend.quantizedWeightCount, Double(backend.decodeWeightBytes) / 1e9) : "",
                     hugePages.map { String(format: "; %.0f %% on 2 MiB pages", $0 * 100) } ?? "", loadSeconds,
                     ttft.map { String(format: ", first token after %.2f s", $0) } ?? "",
                     Parallel.width))
@@ -210,7 +217,7 @@ struct Bench: AsyncParsableCommand {
                 results[name + "_percent_of_sgemm"] = 100 * gflops / rate
                 line += String(format: " (%3.0f%% of sgemm)", 100 * gflops / rate)
             } else if rateRows == nil {
-                let gbps = Double(backend.residentWeightBytes) * Double(tokens) / median / 1e9
+                let gbps = Double(backend.decodeWeightBytes) * Double(tokens) / median / 1e9
                 results[name + "_weight_gbps"] = gbps
                 line += String(format: "  %5.1f GB/s of weights", gbps)
                 if let bandwidth { line += String(format: " (%3.0f%% of read bandwidth)", 100 * gbps / bandwidth) }
