@@ -46,6 +46,23 @@ struct MeasurementOptions: ParsableArguments {
     @Option(help: "Seed of the calibration shuffle.")
     var calibrationSeed: UInt64 = 42
 
+    @Option(
+        help: ArgumentHelp(
+            "How the passes run: capture (read the site while generating; calibration from cached site residuals) or reencode (the method's separate re-encode pass and full calibration passes).",
+            discussion:
+                "Default: capture where the backend supports it. The two differ in float rounding only; their artifacts have different keys."
+        ))
+    var execution: String?
+
+    /// The ``MeasurementExecution`` asked for (nil: the measurer's default).
+    func measurementExecution() throws -> MeasurementExecution? {
+        guard let execution else { return nil }
+        guard let value = MeasurementExecution(rawValue: execution) else {
+            throw ValidationError("--execution must be capture or reencode, got '\(execution)'.")
+        }
+        return value
+    }
+
     func measurementProtocol(layer: Int) throws -> MeasurementProtocol {
         var prompts = MeasurementProtocol.methodPrompts
         if let promptsFile {
