@@ -80,7 +80,7 @@ def main():
     model_dir = args.model or ("Demo/model" if args.shape == "demo" else None)
     if model_dir:
         model = transformers.AutoModelForCausalLM.from_pretrained(
-            model_dir, torch_dtype=torch.float32, attn_implementation="eager")
+            model_dir, dtype=torch.float32, attn_implementation="eager")
         tokenizer = transformers.AutoTokenizer.from_pretrained(model_dir)
     else:
         config_dict = GEMMA2_2B if args.shape == "gemma2-2b" else GEMMA3_270M
@@ -172,7 +172,7 @@ def main():
     for key in timings:
         timings[key] = 0.0
     grid = [20.0 * i for i in range(args.grid_points)]
-    p0 = time.perf_counter()
+    p0, cpu0 = time.perf_counter(), time.process_time()
     for index in range(args.probes):
         log(f"probe {index}: calibration over {len(grid)} scales, then rollouts")
         c0 = time.perf_counter()
@@ -186,6 +186,7 @@ def main():
         effect = mean_features(1) - baseline
         steering["vector"] = None
     probe_seconds = (time.perf_counter() - p0) / args.probes
+    probe_cpu_seconds = (time.process_time() - cpu0) / args.probes
     result = {
         "peer": "pytorch", "torch": torch.__version__, "transformers": transformers.__version__,
         "threads": args.threads, "shape": args.shape, "layer": layer, "probes": args.probes,
@@ -193,6 +194,7 @@ def main():
         "calibration": args.calibration, "sae_width": args.sae_width,
         "baseline_multiplier": args.baseline_multiplier, "baseline_seconds": baseline_seconds,
         "baseline_parts_seconds": baseline_timings, "seconds_per_probe": probe_seconds,
+        "cpu_seconds_per_probe": probe_cpu_seconds,
         "parts_seconds_per_probe": {k: v / args.probes for k, v in timings.items()},
         "effect_norm_last_probe": float(effect.norm()),
     }

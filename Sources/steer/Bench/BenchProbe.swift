@@ -6,6 +6,10 @@ import Pipeline
 import SteeringCore
 import TransformerRuntime
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// `steer bench --probe`: the method's protocol for N probe vectors, timed by part.
 struct ProbeBench {
     let backend: any TransformerBackend
@@ -27,6 +31,9 @@ struct ProbeBench {
         var baselineSeconds: Double
         var baselineTimings: MeasurementTimings
         var probeSeconds: Double
+        /// Process CPU time (user + system) of the probe phase: less sensitive than wall time to other
+        /// jobs sharing the cores (spinning workers count in it).
+        var probeCPUSeconds: Double
         var timings: MeasurementTimings
         var failures: Int
     }
@@ -86,6 +93,7 @@ struct ProbeBench {
             let baselineTimings = measuring.timings
             measuring.resetTimings()
             var failures = 0
+            let c0 = Self.cpuSeconds()
             let p0 = ProgressReporter.now()
             for vector in vectors {
                 do { _ = try calibrating.scale(for: vector) } catch is PipelineError { failures += 1 }
@@ -100,6 +108,7 @@ struct ProbeBench {
                 start += part.count
             }
             let probeSeconds = ProgressReporter.now() - p0
+            let probeCPUSeconds = Self.cpuSeconds() - c0
             var timings = measuring.timings
             let calibrationTimings = calibrating.timings
             timings.calibration = calibrationTimings.calibration
@@ -108,7 +117,8 @@ struct ProbeBench {
             figures.append(
                 Figures(
                     execution: execution, baselineSeconds: baselineSeconds, baselineTimings: baselineTimings,
-                    probeSeconds: probeSeconds, timings: timings, failures: failures))
+                    probeSeconds: probeSeconds, probeCPUSeconds: probeCPUSeconds, timings: timings,
+                    failures: failures))
         }
         // Work per probe, for tokens/s and GFLOP/s.
         let positions = rows * length
@@ -151,14 +161,16 @@ struct ProbeBench {
                 tokens: Double(evaluated * calibrationSequences * length), flops: calibrationFlops)
             let perProbe = f.probeSeconds / n
             results["probe_\(name)_seconds_per_probe"] = perProbe
-            results["probe_\(name)_failures"] = f.failures
+            results["probe_\(name)_cpu_seconds_per_probe"] = f.probeCPUSeconds / n
+            results["probe_\(name)_grid_walks_without_crossing"] = f.failures
             results["probe_\(name)_baseline_seconds"] = f.baselineSeconds
             results["probe_\(name)_calibration_site_seconds"] = t.calibrationSite
             report(
                 "probe_\(name)_total",
                 String(
-                    format: "%8.3f s/probe  (%d probes; baseline ×%d once: %.2f s; calibration site pass once: %.2f s)",
-                    perProbe, probes, baselineMultiplier, f.baselineSeconds, t.calibrationSite))
+                    format:
+                        "%8.3f s/probe, %.3f CPU s/probe  (%d probes; baseline ×%d once: %.2f s; calibration site pass once: %.2f s)",
+                    perProbe, f.probeCPUSeconds / n, probes, baselineMultiplier, f.baselineSeconds, t.calibrationSite))
             results["probe_\(name)_hours_per_1000_probes"] = perProbe * 1000 / 3600
             results["probe_\(name)_hours_per_50000_probes"] = perProbe * 50000 / 3600
         }
@@ -166,9 +178,21 @@ struct ProbeBench {
             let reencode = figures.first(where: { $0.execution == .reencode })
         {
             let ratio = capture.probeSeconds / reencode.probeSeconds
+            let cpuRatio = capture.probeCPUSeconds / reencode.probeCPUSeconds
             results["probe_capture_over_reencode"] = ratio
-            report("probe_capture_over_reencode", String(format: "%8.3f × the re-encode execution's time", ratio))
+            results["probe_capture_over_reencode_cpu"] = cpuRatio
+            report(
+                "probe_capture_over_reencode",
+                String(format: "%8.3f × the re-encode execution's wall time, %.3f × its CPU time", ratio, cpuRatio))
         }
         return results
+    }
+
+    /// User plus system CPU seconds of this process so far.
+    static func cpuSeconds() -> Double {
+        var usage = rusage()
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 }

@@ -54,6 +54,14 @@ struct MeasurementOptions: ParsableArguments {
         ))
     var execution: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "With capture, probes share one generation until their rollouts reach this many rows.",
+            discussion:
+                "A killed job loses at most one such group of probes; the rows per probe are prompts × --rollouts."
+        ))
+    var batchRows = 1024
+
     /// The ``MeasurementExecution`` asked for (nil: the measurer's default).
     func measurementExecution() throws -> MeasurementExecution? {
         guard let execution else { return nil }
@@ -88,6 +96,7 @@ struct MeasurementOptions: ParsableArguments {
             spec: CalibrationSetSpec(
                 sequenceLength: 32, batchSize: calibrationBatchSize, batchCount: calibrationBatches,
                 seed: calibrationSeed))
+        guard batchRows >= 1 else { throw ValidationError("--batch-rows must be ≥ 1, got \(batchRows).") }
         let target: CalibrationTarget = targetLoss.map { .absolute($0) } ?? .aboveBaseline(targetDelta)
         let parts = scaleGrid.split(separator: ":").compactMap { Float($0) }
         guard parts.count == 3, parts[1] > 0, parts[2] > parts[0] else {
