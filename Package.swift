@@ -178,7 +178,7 @@ let package = Package(
         ),
         .testTarget(
             name: "PipelineTests",
-            dependencies: ["Pipeline", "Gemma2", "JumpReLUSAE", "ArtifactStore", "SteeringTestSupport"],
+            dependencies: ["Pipeline", "Gemma2", "Gemma3", "JumpReLUSAE", "ArtifactStore", "SteeringTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "SteeringServerTests",

@@ -15,16 +15,18 @@ public final class KVCache {
     /// `num_key_value_heads × head_dim`.
     public let width: Int
 
-    /// Zeroed caches for `layerCount` layers and one sequence per capacity.
-    public init(layerCount: Int, width: Int, capacities: [Int]) {
+    /// Zeroed caches for `layerCount` layers and one sequence per capacity. Layers below
+    /// `firstLayer` get no memory (for steps that start above them, ``StepOptions/firstLayer``).
+    public init(layerCount: Int, width: Int, capacities: [Int], firstLayer: Int = 0) {
         self.width = width
         self.capacities = capacities
         self.lengths = [Int](repeating: 0, count: capacities.count)
         func allocate() -> [[UnsafeMutablePointer<Float>]] {
-            (0..<layerCount).map { _ in
+            (0..<layerCount).map { layer in
                 capacities.map { capacity in
-                    let p = UnsafeMutablePointer<Float>.allocate(capacity: max(capacity * width, 1))
-                    p.initialize(repeating: 0, count: max(capacity * width, 1))
+                    let count = layer < firstLayer ? 1 : max(capacity * width, 1)
+                    let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
+                    p.initialize(repeating: 0, count: count)
                     return p
                 }
             }

@@ -15,6 +15,13 @@ public struct StepOptions: Sendable {
     public var logits: LogitsSelection = .none
     /// Deepest layer to run (inclusive).
     public var lastLayer: Int
+    /// First block to run. Above 0, the step's rows enter as the residual after block `firstLayer − 1`
+    /// (given to ``TransformerRuntime/step(_:cache:options:workspace:residual:)``, before that layer's
+    /// interventions, which the step applies); blocks below are skipped and their cache layers untouched.
+    public var firstLayer = 0
+    /// A layer whose residual is returned *before* its interventions (``StepOutput/siteRows``): what an
+    /// unsteered pass computes there when nothing is steered below it.
+    public var readLayer: Int?
 
     public init(
         interventions: [Int: [Intervention]] = [:], promptLengths: [Int], captureLayers: Set<Int> = [],
@@ -34,6 +41,9 @@ public struct StepOutput: Sendable {
     public var captures: [Int: [Matrix]] = [:]
     /// Per entry: the last row's logits, or every row's (see ``StepOptions/logits``).
     public var logits: [Matrix] = []
+    /// The residual after block ``StepOptions/readLayer`` before its interventions, every row of the
+    /// step in layout order (`rowCount × hiddenSize`); empty without a read layer.
+    public var siteRows: [Float] = []
 
     public init() {}
 }

@@ -1,6 +1,6 @@
 import Foundation
-import SteeringNumerics
 public import SteeringCore
+import SteeringNumerics
 
 /// Runs a ``TransformerModel`` the way every ``ModelBackend`` needs: batched forward passes with
 /// steering and capture hooks, next-token losses, and KV-cached generation. A model plugin supplies
@@ -16,7 +16,7 @@ public final class TransformerRuntime<Model: TransformerModel>: Sendable {
         self.descriptor = descriptor
     }
 
-    private var shape: TransformerShape { model.shape }
+    var shape: TransformerShape { model.shape }
 
     /// Rows rendered per head product when short sequences' logits are grouped (below this many rows
     /// a product streams the embedding for too few rows to be compute bound).
@@ -37,40 +37,21 @@ public final class TransformerRuntime<Model: TransformerModel>: Sendable {
     public func step(
         _ entries: [StepEntry], cache: KVCache, options: StepOptions, workspace: StepWorkspace
     ) -> StepOutput {
-        let d = shape.hiddenSize
-        let layout = StepLayout(entries: entries, cache: cache)
-        let n = layout.rowCount
-        guard n > 0 else { return StepOutput() }
-        let x = workspace.buffer(.residual, n * d)
-        for (e, entry) in entries.enumerated() {
-            for (t, token) in entry.tokens.enumerated() {
-                model.embed(token, into: x + (layout.rowStart[e] + t) * d)
-            }
-        }
-        model.prepare(layout, workspace: workspace)
-        var output = StepOutput()
-        for layer in 0...options.lastLayer {
-            model.block(layer, x, layout: layout, cache: cache, workspace: workspace)
-            // Hooks: steering, then capture (captures see the steered residual, as a TL hook would).
-            for intervention in options.interventions[layer] ?? [] {
-                add(intervention, to: x, layout: layout, options: options, onlySequence: nil)
-            }
-            for (sequence, interventions) in options.sequenceInterventions[layer] ?? [:] {
-                for intervention in interventions {
-                    add(intervention, to: x, layout: layout, options: options, onlySequence: sequence)
-                }
-            }
-            if options.captureLayers.contains(layer) {
-                output.captures[layer] = entries.enumerated().map { e, entry in
-                    Matrix(
-                        rows: entry.tokens.count, columns: d,
-                        values: Array(
-                            UnsafeBufferPointer(start: x + layout.rowStart[e] * d, count: entry.tokens.count * d)))
-                }
-            }
-        }
-        for entry in entries { cache.lengths[entry.sequence] += entry.tokens.count }
+        step(entries, cache: cache, options: options, workspace: workspace, residual: nil)
+    }
 
+    /// ``step(_:cache:options:workspace:)`` whose rows enter above block 0: with
+    /// ``StepOptions/firstLayer`` above 0, `residual` holds the step's rows (`rowCount × hiddenSize`, in
+    /// layout order) after block `firstLayer − 1`, before that layer's interventions.
+    public func step(
+        _ entries: [StepEntry], cache: KVCache, options: StepOptions, workspace: StepWorkspace,
+        residual: UnsafePointer<Float>?
+    ) -> StepOutput {
+        let (layout, blocksOutput) = runBlocks(
+            entries, cache: cache, options: options, workspace: workspace, residual: residual)
+        var output = blocksOutput
+        guard layout.rowCount > 0 else { return output }
+        let x = workspace.buffer(.residual, layout.rowCount * shape.hiddenSize)
         switch options.logits {
         case .none: break
         case .last:
@@ -82,6 +63,55 @@ public final class TransformerRuntime<Model: TransformerModel>: Sendable {
             output.logits = allPositionLogits(layout: layout, hidden: x, workspace: workspace)
         }
         return output
+    }
+
+    /// The blocks of one step: rows embedded (or taken from `residual`), blocks
+    /// `options.firstLayer...options.lastLayer` with their hooks, cache lengths advanced. The final
+    /// residual is left in the workspace's `.residual` buffer.
+    func runBlocks(
+        _ entries: [StepEntry], cache: KVCache, options: StepOptions, workspace: StepWorkspace,
+        residual: UnsafePointer<Float>?
+    ) -> (StepLayout, StepOutput) {
+        let d = shape.hiddenSize
+        let layout = StepLayout(entries: entries, cache: cache)
+        let n = layout.rowCount
+        var output = StepOutput()
+        guard n > 0 else { return (layout, output) }
+        let x = workspace.buffer(.residual, n * d)
+        let first = options.firstLayer
+        if first > 0 {
+            precondition(
+                residual != nil, "a step starting at block \(first) needs the residual after block \(first - 1)")
+            x.update(from: residual!, count: n * d)
+        } else {
+            for (e, entry) in entries.enumerated() {
+                for (t, token) in entry.tokens.enumerated() {
+                    model.embed(token, into: x + (layout.rowStart[e] + t) * d)
+                }
+            }
+        }
+        model.prepare(layout, workspace: workspace)
+        for layer in max(0, first - 1)...options.lastLayer {
+            if layer >= first { model.block(layer, x, layout: layout, cache: cache, workspace: workspace) }
+            if options.readLayer == layer { output.siteRows = Array(UnsafeBufferPointer(start: x, count: n * d)) }
+            // Hooks: steering, then capture (captures see the steered residual, as a TL hook would).
+            for intervention in options.interventions[layer] ?? [] {
+                add(intervention, to: x, layout: layout, options: options, onlySequence: nil)
+            }
+            if let perSequence = options.sequenceInterventions[layer], !perSequence.isEmpty {
+                addPerSequence(perSequence, to: x, layout: layout, options: options)
+            }
+            if options.captureLayers.contains(layer) {
+                output.captures[layer] = entries.enumerated().map { e, entry in
+                    Matrix(
+                        rows: entry.tokens.count, columns: d,
+                        values: Array(
+                            UnsafeBufferPointer(start: x + layout.rowStart[e] * d, count: entry.tokens.count * d)))
+                }
+            }
+        }
+        for entry in entries { cache.lengths[entry.sequence] += entry.tokens.count }
+        return (layout, output)
     }
 
     /// Adds `scale × vector` to the rows its policy selects (of one sequence, or of all).
@@ -100,6 +130,27 @@ public final class TransformerRuntime<Model: TransformerModel>: Sendable {
             else { continue }
             let row = x + r * d
             for i in 0..<d { row[i] += added[i] }
+        }
+    }
+
+    /// Adds each sequence's own interventions to its rows, in one pass over the rows (a step may
+    /// hold hundreds of sequences, each steered differently).
+    private func addPerSequence(
+        _ perSequence: [Int: [Intervention]], to x: UnsafeMutablePointer<Float>, layout: StepLayout,
+        options: StepOptions
+    ) {
+        let d = shape.hiddenSize
+        let scaled = perSequence.mapValues { $0.map { (positions: $0.positions, added: $0.scaledVector) } }
+        for r in 0..<layout.rowCount {
+            let sequence = layout.entries[layout.rowEntry[r]].sequence
+            guard let list = scaled[sequence] else { continue }
+            let row = x + r * d
+            for (positions, added) in list
+            where positions.applies(position: layout.positions[r], promptLength: options.promptLengths[sequence]) {
+                added.withUnsafeBufferPointer { added in
+                    for i in 0..<d { row[i] += added[i] }
+                }
+            }
         }
     }
 
@@ -229,59 +280,9 @@ public final class TransformerRuntime<Model: TransformerModel>: Sendable {
     public func generate(prompts: [[Int32]], sampling: SamplingConfig, interventions: [Intervention]) throws
         -> [[Int32]]
     {
-        try sampling.validate()
-        try validate(sequences: prompts, interventions: interventions)
-        if let prompt = prompts.first(where: { $0.count + sampling.maxNewTokens > shape.maxPositions }) {
-            throw TransformerInputError.sequenceTooLong(
-                length: prompt.count + sampling.maxNewTokens, maxPositions: shape.maxPositions)
-        }
-        let grouped = Dictionary(grouping: interventions, by: { $0.site.layer })
-        let sampler = TokenSampler(config: sampling)
-        var sequences = prompts
-        guard sampling.maxNewTokens > 0 else { return sequences }
-        let batches = chunks(prompts.map { $0.count + sampling.maxNewTokens }, budget: tokensPerStep(allLogits: false))
-        let workspace = StepWorkspace()
-        let eos = Set(shape.eosTokenIds)
-        for batch in batches {
-            let cache = KVCache(
-                layerCount: shape.layerCount, width: shape.keyValueWidth,
-                capacities: batch.map { prompts[$0].count + sampling.maxNewTokens })
-            var generators = batch.map { SplitMix64(seed: sampling.seed, row: $0) }
-            var active = Array(batch.indices)
-            let options = StepOptions(
-                interventions: grouped, promptLengths: batch.map { prompts[$0].count }, logits: .last,
-                lastLayer: shape.layerCount - 1)
-            var entries = batch.enumerated().map { StepEntry(sequence: $0.offset, tokens: prompts[$0.element]) }
-            for _ in 0..<sampling.maxNewTokens {
-                let output = step(entries, cache: cache, options: options, workspace: workspace)
-                // Rows sample independently (each with its own generator), so they run in parallel.
-                var tokens = [Int32](repeating: 0, count: active.count)
-                tokens.withUnsafeMutableBufferPointer { tokens in
-                    generators.withUnsafeMutableBufferPointer { generators in
-                        Parallel.forEach(count: active.count, grain: 1) { slots in
-                            for slot in slots {
-                                tokens[slot] = output.logits[slot].values.withUnsafeBufferPointer {
-                                    sampler.sample($0, generator: &generators[active[slot]])
-                                }
-                            }
-                        }
-                    }
-                }
-                var next = [Int](), nextEntries = [StepEntry]()
-                for (slot, local) in active.enumerated() {
-                    let token = tokens[slot]
-                    sequences[batch[local]].append(token)
-                    if !(sampling.stopAtEOS && eos.contains(token)) {
-                        next.append(local)
-                        nextEntries.append(StepEntry(sequence: local, tokens: [token]))
-                    }
-                }
-                active = next
-                entries = nextEntries
-                if active.isEmpty { break }
-            }
-        }
-        return sequences
+        try generate(
+            prompts: prompts, sampling: sampling, interventions: interventions, rowInterventions: nil, streams: nil,
+            readLayer: nil, groups: nil, sink: { _, _ in })
     }
 
     // MARK: Checks and helpers

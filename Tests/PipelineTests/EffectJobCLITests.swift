@@ -16,6 +16,8 @@ struct EffectJobCLITests {
             "effects", "measure", "--model", PipelineFixtures.modelPath, "--sae", PipelineFixtures.saePath, "--vectors",
             vectors,
             "--scale", "6", "--store", store, "--print-keys",
+            // One probe per generation (8 rollout rows each), so a kill after two effects interrupts the job.
+            "--batch-rows", "8",
         ] + PipelineFixtures.protocolFlags + extra
     }
 

@@ -35,9 +35,10 @@ struct EffectMeasurementTests {
             return try PipelineFixtures.contents(store)
         }
         let b = try withStore { store, _ in
+            // The counting wrapper above is no SiteReadoutBackend, so it measured by re-encode.
             let measurer = try EffectMeasurer(
                 model: try PipelineFixtures.model(), dictionary: sae, store: store,
-                measurement: PipelineFixtures.measurement, scaling: .fixed(6))
+                measurement: PipelineFixtures.measurement, scaling: .fixed(6), execution: .reencode)
             _ = try EffectJob(measurer: measurer, vectors: probes).run()
             return try PipelineFixtures.contents(store)
         }

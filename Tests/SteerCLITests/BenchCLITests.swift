@@ -58,6 +58,8 @@ struct BenchCLITests {
         for (arguments, message) in [
             (["--weights", "f8"], "f8"), (["--only", "a,z"], "z"), (["--repeats", "0"], "repeats"),
             (["--model", model, "--layer", "7"], "layer"),
+            (["--probe", "--execution", "twice"], "twice"), (["--probe", "--calibration", "2by64"], "2by64"),
+            (["--probe", "--grid-points", "1"], "grid-points"),
         ] {
             guard let result = try steer(["bench", "--config", model + "/config.json"] + arguments) else { return }
             #expect(result.status != 0)
@@ -89,6 +91,31 @@ struct BenchCLITests {
             #expect(bad.stderr.contains("STEER_KERNEL_LEVEL='\(value)'"), "\(bad.stderr)")
             #expect(bad.stdout.isEmpty)
         }
+    }
+
+    @Test("--probe times the effect protocol both ways and reports every part per probe")
+    func probe() throws {
+        guard
+            let result = try steer([
+                "bench", "--probe", "--config", model + "/config.json", "--layer", "1", "--probes", "3",
+                "--rollouts", "2", "--length", "8", "--grid-points", "3", "--calibration", "1x4",
+                "--baseline-multiplier", "1", "--sae-width", "64", "--json",
+            ])
+        else { return }
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as! [String: Any]
+        for key in [
+            "probe_reencode_generation_seconds_per_probe", "probe_reencode_reencode_seconds_per_probe",
+            "probe_reencode_sae_encoding_gflops", "probe_reencode_calibration_tokens_per_second",
+            "probe_capture_generation_gflops", "probe_capture_calibration_seconds_per_probe",
+            "probe_capture_seconds_per_probe", "probe_capture_over_reencode", "probe_capture_baseline_seconds",
+            "probe_capture_calibration_site_seconds", "probe_capture_cpu_seconds_per_probe",
+        ] {
+            let value = (json[key] as? NSNumber)?.doubleValue ?? -1
+            #expect(value > 0, "\(key) = \(String(describing: json[key]))")
+        }
+        // Capture reads the site while generating: no separate re-encode pass.
+        #expect((json["probe_capture_reencode_seconds_per_probe"] as? NSNumber)?.doubleValue == 0)
     }
 
     @Test("model commands take --weights: bf16-resident forward runs, an unknown precision is refused")

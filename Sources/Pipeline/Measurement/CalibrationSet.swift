@@ -86,6 +86,20 @@ public struct CalibrationSet: Sendable {
         self.sourceDigest = sourceDigest
     }
 
+    /// A set from token sequences already cut (for benchmarks on models without a tokenizer);
+    /// `sourceDigest` identifies them in recipes.
+    public init(batches: [[[Int32]]], sourceDigest: ContentDigest) throws {
+        guard let first = batches.first?.first, !batches.contains(where: { $0.isEmpty }),
+            batches.allSatisfy({ $0.allSatisfy { $0.count == first.count } }), first.count >= 2
+        else {
+            throw PipelineError.invalidInput(
+                what: "calibration batches", problem: "need ≥ 1 non-empty batch of equal-length sequences (≥ 2 tokens)")
+        }
+        self.batches = batches
+        spec = CalibrationSetSpec(sequenceLength: first.count, batchSize: batches[0].count, batchCount: batches.count)
+        self.sourceDigest = sourceDigest
+    }
+
     /// Splits a file's text into documents.
     static func documents(in text: String, path: String) throws -> [String] {
         let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)

@@ -42,21 +42,34 @@ public struct EffectJob: Sendable {
         let start = ProgressReporter.now()
         let mine = vectors.indices.filter { shard.contains($0) }.map { vectors[$0] }
         var report = Report(assigned: mine.count, measured: 0, skipped: 0, failures: [], seconds: 0)
-        for vector in mine {
-            if try measurer.isMeasured(vector) {
-                report.skipped += 1
-            } else {
-                do {
-                    let effect = try measurer.measure(vector)
+        // Vectors not yet stored go to the measurer in groups whose rollouts share one generation.
+        var queue = [ProbeVector]()
+        func flush() throws {
+            guard !queue.isEmpty else { return }
+            for (vector, outcome) in zip(queue, try measurer.measure(batch: queue)) {
+                switch outcome {
+                case .success(let effect):
                     report.measured += 1
                     onEffect(vector, effect)
-                } catch let error as PipelineError {
+                case .failure(let error):
                     // A vector-specific problem (no loss crossing, say) must not stop the other vectors.
                     report.failures.append(Failure(label: vector.label, reason: error.description))
                 }
+                progress?.advance()
             }
-            progress?.advance()
+            queue = []
         }
+        let group = measurer.probesPerBatch
+        for vector in mine {
+            if try measurer.isMeasured(vector) {
+                report.skipped += 1
+                progress?.advance()
+            } else {
+                queue.append(vector)
+                if queue.count >= group { try flush() }
+            }
+        }
+        try flush()
         progress?.finish()
         report.seconds = ProgressReporter.now() - start
         return report

@@ -3,6 +3,7 @@ import Foundation
 import Gemma2
 import Gemma3
 import JumpReLUSAE
+import Pipeline
 import SteeringCore
 import SteeringNumerics
 import SteeringPlugins
@@ -27,7 +28,10 @@ struct Bench: AsyncParsableCommand {
             shapes and its memory read bandwidth. Each figure gives tokens/s, effective GFLOP/s and its share of the \
             sgemm rate (decode: GB/s of weights read); the run ends with peak RSS against the resident weight bytes \
             and, with --model, the time to first token. Figures drift on shared machines: compare ratios taken in \
-            one run (Docs/Benchmarks.md).
+            one run (Docs/Benchmarks.md). --probe instead times the method's effect protocol for --probes \
+            vectors (calibration grid, steered rollouts, site readout, SAE mean), with --execution reencode \
+            (the method's passes as written) and capture (site read while generating, calibration from cached \
+            site residuals) side by side.
             """)
 
     @Option(
@@ -62,10 +66,55 @@ struct Bench: AsyncParsableCommand {
     @Flag(help: "Print one JSON object instead of a table.")
     var json = false
 
+    @Flag(
+        help: ArgumentHelp(
+            "Time the method's effect protocol for --probes probe vectors instead of figures a–e.",
+            discussion:
+                "Seconds per probe split into generation, the re-encode pass, SAE encoding and calibration (each with tokens/s and GFLOP/s), the baseline apart; each --execution runs in turn on the same model."
+        ))
+    var probe = false
+
+    @Option(help: "Probe vectors to measure (--probe).")
+    var probes = 2
+
+    @Option(help: "Rollouts per prompt (--probe; the method's 64, for 14 prompts).")
+    var rollouts = 64
+
+    @Option(help: "Total tokens per rollout and per calibration sequence (--probe).")
+    var length = 32
+
+    @Option(help: "Calibration grid points 0, 20, … (--probe; every probe walks all of them).")
+    var gridPoints = 11
+
+    @Option(help: "Calibration batches × sequences per batch (--probe), e.g. 2x64.")
+    var calibration = "2x64"
+
+    @Option(help: "Baseline rollouts = this × --rollouts per prompt (--probe; the method's 10).")
+    var baselineMultiplier = 10
+
+    @Option(help: "capture, reencode or both (--probe; both runs reencode first).")
+    var execution = "both"
+
+    @Option(help: "With capture, probes share one generation until their rollouts reach this many rows (--probe).")
+    var probeBatchRows = 1024
+
+    @Option(help: "A JumpReLU SAE (directory or file) instead of a random one of --sae-width (--probe).")
+    var sae: String?
+
     func validate() throws {
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1, got \(repeats)") }
         if let weights, WeightElement(rawValue: weights) == nil {
             throw ValidationError("--weights must be f32, f16 or bf16, got '\(weights)'")
+        }
+        guard ["both", "capture", "reencode"].contains(execution) else {
+            throw ValidationError("--execution must be capture, reencode or both, got '\(execution)'")
+        }
+        guard probes >= 1, rollouts >= 1, length >= 2, gridPoints >= 2, baselineMultiplier >= 1 else {
+            throw ValidationError(
+                "--probes, --rollouts and --baseline-multiplier must be ≥ 1, --length and --grid-points ≥ 2")
+        }
+        guard calibrationShape != nil else {
+            throw ValidationError("--calibration must be BATCHESxSIZE with both ≥ 1, e.g. 2x64; got '\(calibration)'")
         }
         let unknown = only.split(separator: ",").map(String.init).filter { !["a", "b", "c", "d", "e"].contains($0) }
         guard unknown.isEmpty else { throw ValidationError("--only takes letters a to e, got \(unknown)") }
@@ -83,7 +132,7 @@ struct Bench: AsyncParsableCommand {
         }
         let shape = FlopModel(architecture: architecture)
         let cpu = CPUDescription.current
-        let figures = Set(only.split(separator: ",").map(String.init))
+        let figures = probe ? [] : Set(only.split(separator: ",").map(String.init))
         var results: [String: Any] = [:]
         // (e) first, before the model is in memory (its buffers must not count in the peak RSS):
         // the reference rates the other figures are compared with.
@@ -199,6 +248,26 @@ struct Bench: AsyncParsableCommand {
             }
         }
 
+        if probe {
+            let (batches, size) = calibrationShape!
+            let dictionary: any FeatureDictionary =
+                try sae.map { try JumpReLUSAE(path: $0, site: site) }
+                ?? randomSAE(width: saeWidth, dModel: d.hiddenSize, site: site)
+            let bench = ProbeBench(
+                backend: backend, dictionary: dictionary, layer: layer, probes: probes, rollouts: rollouts,
+                length: length, gridPoints: gridPoints, calibrationBatches: batches, calibrationBatchSize: size,
+                baselineMultiplier: baselineMultiplier,
+                executions: execution == "both" ? [.reencode, .capture] : [MeasurementExecution(rawValue: execution)!],
+                batchRows: probeBatchRows)
+            results.merge(try bench.run(report: report), uniquingKeysWith: { $1 })
+            results["peak_rss_bytes"] = peakResidentBytes()
+            if json {
+                let data = try JSONSerialization.data(withJSONObject: results, options: [.prettyPrinted, .sortedKeys])
+                print(String(decoding: data, as: UTF8.self))
+            }
+            return
+        }
+
         func measure(_ name: String, tokens: Int, flops: Double, rateRows: Int?, _ body: () throws -> Void) rethrows {
             try body()  // warm-up
             var times = [Double]()
@@ -306,6 +375,13 @@ struct Bench: AsyncParsableCommand {
                         Double(peakWithLogits) / 1e9, Double(peakWithLogits) / Double(backend.residentWeightBytes)))
             }
         }
+    }
+
+    /// `--calibration` as (batches, size).
+    private var calibrationShape: (Int, Int)? {
+        let parts = calibration.split(separator: "x").compactMap { Int($0) }
+        guard parts.count == 2, parts[0] >= 1, parts[1] >= 1 else { return nil }
+        return (parts[0], parts[1])
     }
 
     private func report(_ name: String, _ line: String) {

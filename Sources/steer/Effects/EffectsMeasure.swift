@@ -39,7 +39,8 @@ struct EffectsMeasure: AsyncParsableCommand {
         let measurer = try EffectMeasurer(
             model: backend, dictionary: dictionary, store: store,
             measurement: try measurement.measurementProtocol(layer: site.layer),
-            scaling: try measurement.scaling(model: backend))
+            scaling: try measurement.scaling(model: backend), execution: try measurement.measurementExecution(),
+            batchRows: measurement.batchRows)
         let shard =
             try shard.map { try Shard(parsing: $0) } ?? Shard.fromEnvironment(ProcessInfo.processInfo.environment)
             ?? .all

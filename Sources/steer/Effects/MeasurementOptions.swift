@@ -46,6 +46,31 @@ struct MeasurementOptions: ParsableArguments {
     @Option(help: "Seed of the calibration shuffle.")
     var calibrationSeed: UInt64 = 42
 
+    @Option(
+        help: ArgumentHelp(
+            "How the passes run: capture (read the site while generating; calibration from cached site residuals) or reencode (the method's separate re-encode pass and full calibration passes).",
+            discussion:
+                "Default: capture where the backend supports it. The two differ in float rounding only; their artifacts have different keys."
+        ))
+    var execution: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "With capture, probes share one generation until their rollouts reach this many rows.",
+            discussion:
+                "A killed job loses at most one such group of probes; the rows per probe are prompts × --rollouts."
+        ))
+    var batchRows = 1024
+
+    /// The ``MeasurementExecution`` asked for (nil: the measurer's default).
+    func measurementExecution() throws -> MeasurementExecution? {
+        guard let execution else { return nil }
+        guard let value = MeasurementExecution(rawValue: execution) else {
+            throw ValidationError("--execution must be capture or reencode, got '\(execution)'.")
+        }
+        return value
+    }
+
     func measurementProtocol(layer: Int) throws -> MeasurementProtocol {
         var prompts = MeasurementProtocol.methodPrompts
         if let promptsFile {
@@ -71,6 +96,7 @@ struct MeasurementOptions: ParsableArguments {
             spec: CalibrationSetSpec(
                 sequenceLength: 32, batchSize: calibrationBatchSize, batchCount: calibrationBatches,
                 seed: calibrationSeed))
+        guard batchRows >= 1 else { throw ValidationError("--batch-rows must be ≥ 1, got \(batchRows).") }
         let target: CalibrationTarget = targetLoss.map { .absolute($0) } ?? .aboveBaseline(targetDelta)
         let parts = scaleGrid.split(separator: ":").compactMap { Float($0) }
         guard parts.count == 3, parts[1] > 0, parts[2] > parts[0] else {

@@ -69,7 +69,8 @@ struct VectorInspect: AsyncParsableCommand {
         let measurer = try EffectMeasurer(
             model: backend, dictionary: dictionary, store: store,
             measurement: try measurement.measurementProtocol(layer: site.layer),
-            scaling: try measurement.scaling(model: backend))
+            scaling: try measurement.scaling(model: backend), execution: try measurement.measurementExecution(),
+            batchRows: measurement.batchRows)
         let probe = try ProbeVector(
             values: values,
             recipe: Recipe(
