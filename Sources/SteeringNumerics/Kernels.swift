@@ -264,9 +264,9 @@ public enum Kernels {
     /// `STEER_GEMM=blas`).
     public static var usesPackedKernel: Bool { ck_gemm_packed_available() != 0 && !forcesBLAS }
 
-    /// At the AVX2 level, products of this many input rows or more go to OpenBLAS sgemm: measured
-    /// crossover on the Gemma-2-2B shapes, one core (our AVX2 kernel ≥ sgemm from 9 to 512 rows,
-    /// 0.93× at 1,024, 0.88× at 2,048; Docs/Benchmarks.md).
+    /// At the AVX2 level, products of this many input rows or more go to OpenBLAS sgemm: the
+    /// measured crossover on the Gemma-2-2B block shapes, one core (our AVX2 kernel 2.2× sgemm at 16
+    /// rows, 1.6× at 32, 1.1× at 128, 0.98× at 512, 0.95× at 1,024; Docs/Benchmarks.md, "Every CPU").
     public static let avx2BLASCrossover = 1024
 
     /// The product kernel `multiply` uses for `count` input rows: "rows" (streaming), "packed

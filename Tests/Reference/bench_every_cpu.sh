@@ -6,11 +6,11 @@
 # AVX-512. On an AVX-512 CPU the AVX2 columns are forced (STEER_KERNEL_LEVEL=avx2), which keeps
 # that CPU's caches and clocks: run the same command on a real AVX2-only CPU for that row.
 #
-# Usage: Tests/Reference/bench_every_cpu.sh [--model DIR] [--out DIR] [--repeats N] [--only a,b,c,d]
+# Usage: Tests/Reference/bench_every_cpu.sh [--model DIR] [--out DIR] [--repeats N] [--only e,a,b,c,d]
 #                                           [--torch-python PY] [--llama-python PY] [--skip torch,llama]
 # Defaults: --model /tmp/gemma-2-2b-random (Tests/Reference/make_random_checkpoint.py writes it),
-# --out /tmp/bench-every-cpu, --repeats 3, --only a,b,c,d (d: our re-encode pass, for the per-probe
-# arithmetic), python3 for both peers.
+# --out /tmp/bench-every-cpu, --repeats 3, --only e,a,b,c,d (steer bench's figures; e: product rates,
+# d: our re-encode pass, for the per-probe arithmetic), python3 for both peers.
 # Needs: a release build of steer (built here), Python with torch + transformers (bench_torch.py),
 # and what bench_llama_cpp.sh needs to fetch, build and convert llama.cpp (it skips done steps).
 set -euo pipefail
@@ -19,7 +19,7 @@ cd "$(dirname "$0")/../.."
 MODEL=/tmp/gemma-2-2b-random
 OUT=/tmp/bench-every-cpu
 REPEATS=3
-ONLY=a,b,c,d
+ONLY=e,a,b,c,d
 TORCH_PY=python3
 LLAMA_PY=python3
 SKIP=""
@@ -57,7 +57,7 @@ for entry in "${LEVELS[@]}"; do
     IFS=: read -r name level gemm <<< "$entry"
     log "steer bench, f32 in place, level $name"
     env ${level:+STEER_KERNEL_LEVEL=$level} ${gemm:+STEER_GEMM=$gemm} \
-        "$STEER" bench --model "$MODEL" --only "e,$ONLY" --repeats "$REPEATS" --json > "$OUT/steer-$name.json"
+        "$STEER" bench --model "$MODEL" --only "$ONLY" --repeats "$REPEATS" --json > "$OUT/steer-$name.json"
 done
 if ! skipped llama; then
     log "llama.cpp f32"

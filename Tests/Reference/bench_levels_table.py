@@ -39,7 +39,7 @@ def main():
     torch = (load(out, "torch.json") or {}).get("figures", {})
     first = runs[0][1]
     print(f"CPU: {first.get('cpu_model')} (avx2: {first.get('cpu_avx2')}, avx512f: {first.get('cpu_avx512f')}), "
-          f"{first.get('cores')} cores; {first.get('weights')} weights in place.\n")
+          f"{first.get('cores')} cores; {first.get('weights')} weights, model {first.get('model')}.\n")
 
     def label(name, data):
         forced = " (forced)" if data.get("kernel_level_forced") and first.get("cpu_avx512f") else ""
