@@ -101,6 +101,23 @@ struct Gemma3GGUFTests {
         #expect(gguf.decode([2, 10, 200], skipSpecialTokens: true) == "t10t200")
     }
 
+    @Test("plugin option quantized: on and off load, anything else is refused by name")
+    func quantizedOption() throws {
+        let directory = try makeTemporaryDirectory("gemma3-gguf-quantized")
+        let path = directory + "/tiny.gguf"
+        try TinyGGUF.write(from: "tiny-5to1", to: path)
+        for value in ["on", "off"] {
+            let backend = try PluginRegistry.standard.backend(
+                forModelAt: PluginOptions(path: path, values: ["quantized": value]), name: nil)
+            #expect(backend.descriptor.backend == "gemma3")
+        }
+        let text = message {
+            _ = try PluginRegistry.standard.backend(
+                forModelAt: PluginOptions(path: path, values: ["quantized": "maybe"]), name: nil)
+        }
+        #expect(text.contains("quantized") && text.contains("'maybe'") && text.contains("on, off"), "\(text)")
+    }
+
     /// The message of the error `body` throws.
     func message(_ body: () throws -> Void) -> String {
         do {
