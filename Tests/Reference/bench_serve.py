@@ -185,7 +185,7 @@ def main():
                 servers["llama"] = (port, subprocess.Popen(
                     [args.llama_server, "-m", args.gguf, "--host", "127.0.0.1", "--port", str(port),
                      "-t", str(args.threads), "-tb", str(args.threads), "-np", str(largest),
-                     "-c", str(512 * largest), "-cb", "--control-vector-scaled", vector, str(args.scale)],
+                     "-c", str(512 * largest), "-cb", "--control-vector-scaled", f"{vector}:{args.scale}"],
                     stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "llama.log"), "w")), llama_body)
             for name, (port, process, body) in servers.items():
                 wait_ready(port, process)
