@@ -141,6 +141,7 @@ def main():
     parser.add_argument("--width", type=int, default=256, help="the model's hidden size")
     parser.add_argument("--model-hint", default="gemma2", help="controlvector.model_hint (llama.cpp architecture)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--llama-extra", default="", help="more llama-server arguments, e.g. '--poll 0'")
     parser.add_argument("--prompt", default="The weather in London is")
     parser.add_argument("--json")
     args = parser.parse_args()
@@ -185,7 +186,8 @@ def main():
                 servers["llama"] = (port, subprocess.Popen(
                     [args.llama_server, "-m", args.gguf, "--host", "127.0.0.1", "--port", str(port),
                      "-t", str(args.threads), "-tb", str(args.threads), "-np", str(largest),
-                     "-c", str(512 * largest), "-cb", "--control-vector-scaled", vector, str(args.scale)],
+                     "-c", str(512 * largest), "-cb", "--control-vector-scaled", f"{vector}:{args.scale}"]
+                    + args.llama_extra.split(),
                     stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "llama.log"), "w")), llama_body)
             for name, (port, process, body) in servers.items():
                 wait_ready(port, process)
