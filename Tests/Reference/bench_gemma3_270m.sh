@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Side by side on the real google/gemma-3-270m (Q4_K_M GGUF, fetched by Scripts/fetch-gemma3-270m.sh):
-# `steer bench` (tensors dequantised to f32, and bf16 resident), llama.cpp on the same GGUF
+# `steer bench` (f32 with the file's quantised blocks for small batches; f32 rows only; bf16 resident), llama.cpp on the same GGUF
 # (llama-batched-bench, llama-bench; its own quantised kernels) and transformers + torch (the same GGUF
 # dequantised to f32, eager attention), one after another, 2 threads, then the table of Docs/Benchmarks.md.
 # Run it on an otherwise idle machine: only ratios taken in one run are comparable.
 #
 # Usage: Tests/Reference/bench_gemma3_270m.sh [--out DIR] [--repeats N] [--torch-python PY]
-#                                             [--llama-bin DIR] [--skip torch,llama,bf16]
+#                                             [--llama-bin DIR] [--skip torch,llama,bf16] [--steer BIN]
 # Defaults: --out /tmp/bench-gemma3-270m, --repeats 3, --torch-python /work/venv5/bin/python,
 # --llama-bin /work/llama-bench-cache/build-0.3.36/bin (Tests/Reference/bench_llama_cpp.sh builds it;
-# add the llama-server target for the serving benchmark).
+# add the llama-server target for the serving benchmark); --steer uses that binary instead of building one.
 #
 # Figures (same protocol on all three): (a) prefill 8 x 64 tokens, last-position logits; (b) 32 sequences,
 # 3-token prompt + 32 new tokens (ours and torch: top-k 50 sampling, steered at block 6; llama-batched-bench
@@ -22,6 +22,7 @@ REPEATS=3
 TORCH_PY=/work/venv5/bin/python
 LLAMA_BIN=/work/llama-bench-cache/build-0.3.36/bin
 SKIP=""
+STEER=""
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --out) OUT=$2; shift 2 ;;
@@ -29,6 +30,7 @@ while [[ $# -gt 0 ]]; do
         --torch-python) TORCH_PY=$2; shift 2 ;;
         --llama-bin) LLAMA_BIN=$2; shift 2 ;;
         --skip) SKIP=$2; shift 2 ;;
+        --steer) STEER=$2; shift 2 ;;
         -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
@@ -38,8 +40,10 @@ log() { echo "[gemma3-270m $(date +%H:%M:%S)] $*" >&2; }
 mkdir -p "$OUT"
 
 GGUF=$(Scripts/fetch-gemma3-270m.sh)
-swift build -c release --product steer >&2
-STEER=.build/release/steer
+if [[ -z $STEER ]]; then
+    swift build -c release --product steer >&2
+    STEER=.build/release/steer
+fi
 {
     lscpu | grep -E "Model name|^CPU\(s\)"
     echo "avx512f: $(grep -q -w avx512f /proc/cpuinfo && echo yes || echo no)"
@@ -48,8 +52,11 @@ STEER=.build/release/steer
 } > "$OUT/machine.txt" 2>&1
 cat "$GGUF" > /dev/null
 
-log "steer bench, f32 resident"
+log "steer bench, f32 resident with the file's quantised blocks for small batches (the default)"
 "$STEER" bench --model "$GGUF" --only a,b,c --layer 6 --repeats "$REPEATS" --json > "$OUT/steer-f32.json"
+log "steer bench, f32 rows only (STEER_QUANTIZED=off)"
+STEER_QUANTIZED=off "$STEER" bench --model "$GGUF" --only a,b,c --layer 6 --repeats "$REPEATS" --json \
+    > "$OUT/steer-f32-rows.json"
 if ! skipped bf16; then
     log "steer bench, bf16 resident"
     "$STEER" bench --model "$GGUF" --weights bf16 --only a,b,c --layer 6 --repeats "$REPEATS" --json \
@@ -83,10 +90,12 @@ def jsonl(name):
     if not os.path.exists(path): return []
     return [json.loads(l) for l in open(path) if l.strip().startswith("{")][1:]  # first = warm-up
 rows = {}
-for tag in ["f32", "bf16"]:
+labels = {"f32": "ours (f32 + quantised blocks, default)", "f32-rows": "ours (f32 rows only)",
+          "bf16": "ours (bf16 resident)"}
+for tag in ["f32", "f32-rows", "bf16"]:
     s = load(f"steer-{tag}.json")
     if s:
-        rows[f"ours ({tag} resident)"] = [s.get("a_prefill_8x64_last_logits_tokens_per_second"),
+        rows[labels[tag]] = [s.get("a_prefill_8x64_last_logits_tokens_per_second"),
                                           s.get("b_generate_32x32_steered_tokens_per_second"),
                                           s.get("c_decode_batch1_64_tokens_per_second")]
 pre, gen, dec = jsonl("llama-prefill.jsonl"), jsonl("llama-generate.jsonl"), load("llama-decode.json")

@@ -81,7 +81,9 @@ export STEER_JOB_DIR=$work/job
 export STEER_MODEL=$root/Demo/model
 export STEER_SAE=$root/Demo/sae/layer_3/width_2k/average_l0_53
 export STEER_VECTORS=decoder-rows:$root/Demo/sae/layer_3/width_4k/average_l0_36:0-18
-export STEER_MEASURE_ARGS="--scale 8 --prompts-file $work/prompts.txt --rollouts 4 --length 16 --baseline-multiplier 2 --seed 5"
+# --batch-rows 8: one probe per generation (the default pools a shard's probes into one generation, so a
+# cancel could not land between two committed effects; keys and values do not depend on it).
+export STEER_MEASURE_ARGS="--scale 8 --prompts-file $work/prompts.txt --rollouts 4 --length 16 --baseline-multiplier 2 --seed 5 --batch-rows 8"
 measure() { # STORE [extra flags]: one process, as a user would run it without a scheduler
     local store=$1; shift
     # shellcheck disable=SC2086
@@ -133,8 +135,8 @@ check "the merge job logged a clean verify" grep -q "all intact" "$STEER_JOB_DIR
 # Resume: the requeued run skipped what the first run had committed and computed only the rest.
 run0=$(cat $log0_glob)
 run1=$(cat "$STEER_JOB_DIR"/logs/shard-1-of-3.*.run1.log 2>/dev/null || true)
-keys0=$(grep $'\tscale=' <<<"$run0" | cut -f3 | sort)
-keys1=$(grep $'\tscale=' <<<"$run1" | cut -f3 | sort)
+keys0=$({ grep $'\tscale=' <<<"$run0" || true; } | cut -f3 | sort)
+keys1=$({ grep $'\tscale=' <<<"$run1" || true; } | cut -f3 | sort)
 summary1=$(grep -o '6 vectors, [0-9]* measured, [0-9]* already stored' <<<"$run1" || true)
 echo "     requeued run of task 1: $summary1"
 check "the requeued run reused the $committed committed effect(s)" \
