@@ -200,7 +200,7 @@ def train_sae(cfg, xtr, c):
             lr = cfg["lr"] * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * p)))
         for grp in opt.param_groups:
             grp["lr"] = lr * grp["lr_scale"]
-        rec, f, l0 = sae(x)
+        rec, f, l0 = sae(x, bf16=cfg.get("bf16", True))
         mse = ((rec - x) ** 2).sum(-1).mean()
         l0m = l0.mean()
         loss = mse + lam * l0m
@@ -234,23 +234,26 @@ def evaluate_sae(p, x, dead_x):
 
 
 @torch.no_grad()
-def spliced_loss(model, windows, p, batch=32):
-    """Held-out next-token NLL with the layer-3 output replaced by the SAE reconstruction at every
-    non-<bos> position (zero-ablation of the whole residual is reported alongside)."""
+def spliced_loss(model, windows, p, batch=32, layer=SAE_LAYER):
+    """Held-out next-token NLL with the output of decoder layer `layer` replaced by the SAE
+    reconstruction at every non-<bos> position (zero-ablation of the whole residual is reported
+    alongside). Works for decoder layers that return a tensor or a tuple whose first item it is."""
     tens = {k: torch.from_numpy(v) for k, v in p.items()}
     mode = {"m": None}
 
     def hook(mod, args, out):
-        h = out[0]
+        h = out[0] if isinstance(out, tuple) else out
+        if mode["m"] is None:
+            return None
         if mode["m"] == "sae":
             pre = h[:, 1:] @ tens["W_enc"] + tens["b_enc"]
             f = pre * (pre > tens["threshold"])
             h = torch.cat([h[:, :1], f @ tens["W_dec"] + tens["b_dec"]], dim=1)
         elif mode["m"] == "zero":
             h = torch.cat([h[:, :1], torch.zeros_like(h[:, 1:])], dim=1)
-        return (h,) + tuple(out[1:])
+        return (h,) + tuple(out[1:]) if isinstance(out, tuple) else h
 
-    handle = model.model.layers[SAE_LAYER].register_forward_hook(hook)
+    handle = model.model.layers[layer].register_forward_hook(hook)
     res = {}
     try:
         for m in [None, "sae", "zero"]:

@@ -1,5 +1,5 @@
-import SteeringNumerics
 import SteeringCore
+import SteeringNumerics
 
 /// The SAE-TS effect approximator trained exactly as the authors did (method.md §4, `LinearAdapter` in
 /// ft_effects/utils.py and `train` in ft_effects/train.py).
@@ -57,7 +57,7 @@ public struct LinearAdamEstimator: EffectEstimator {
         try EstimatorInput.validate(rows: rows, of: data, estimator: name, minimum: 1)
         let d = data.inputWidth, s = data.outputWidth
         let config = configuration
-        var random = EstimatorRandom(seed: UInt64(config.seed))
+        var random = SplitMix64(seed: UInt64(config.seed))
         var weight: [Float]
         if let initialWeight {
             guard initialWeight.rows == d, initialWeight.columns == s else {
@@ -164,12 +164,12 @@ public struct LinearAdamEstimator: EffectEstimator {
 
     /// The initial `M` this estimator draws for `seed` (row-major `[rows, columns]`).
     package static func kaimingUniform(rows: Int, columns: Int, seed: Int) -> [Float] {
-        var random = EstimatorRandom(seed: UInt64(seed))
+        var random = SplitMix64(seed: UInt64(seed))
         return kaimingUniform(rows: rows, columns: columns, using: &random)
     }
 
     /// `U(−√(6/columns), +√(6/columns))`, PyTorch `kaiming_uniform_` (a = 0) on a `[rows, columns]` tensor.
-    static func kaimingUniform(rows: Int, columns: Int, using random: inout EstimatorRandom) -> [Float] {
+    static func kaimingUniform(rows: Int, columns: Int, using random: inout SplitMix64) -> [Float] {
         let bound = Float((6.0 / Double(columns)).squareRoot())
         var values = [Float](repeating: 0, count: rows * columns)
         for i in values.indices { values[i] = (2 * random.unitFloat() - 1) * bound }

@@ -1,31 +1,5 @@
 import Foundation
 
-/// A small deterministic generator (SplitMix64) used for sampling, so that results depend only on
-/// the seed and the row index, never on batching or thread timing.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    /// A generator for row `row` of a batch sampled with `seed`.
-    public init(seed: UInt64, row: Int) {
-        var mixer = SplitMix64(seed: seed ^ 0x5DEE_CE66_D1CE_4E5B)
-        for _ in 0...(row % 4) { _ = mixer.next() }
-        state = mixer.next() &+ UInt64(truncatingIfNeeded: row) &* 0x9E37_79B9_7F4A_7C15
-    }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in [0, 1) with 53 random bits.
-    public mutating func nextUnit() -> Double { Double(next() >> 11) * 0x1p-53 }
-}
-
 /// Chooses the next token from final logits according to a ``SamplingConfig``.
 ///
 /// Semantics (see Docs/Sampling.md): greedy is argmax with the first index winning ties. Otherwise

@@ -1,6 +1,6 @@
 import Foundation
-import SteeringNumerics
 public import SteeringCore
+import SteeringNumerics
 
 /// A deterministic synthetic effect dataset generated on demand, for benchmarks and tests at sizes that
 /// need not fit in memory.
@@ -39,7 +39,7 @@ public struct SyntheticEffectDataset: EffectDataSource {
         self.rank = rank
         self.noise = noise
         self.seed = seed
-        var random = SyntheticRandom(seed: seed ^ 0x5EED_0F_EFFEC7)
+        var random = SplitMix64(seed: seed ^ 0x5EED_0F_EFFEC7)
         let scale = 1 / Float(rank).squareRoot()
         left = Matrix(
             rows: inputWidth, columns: rank, values: (0..<(inputWidth * rank)).map { _ in random.normal() * scale })
@@ -64,7 +64,7 @@ public struct SyntheticEffectDataset: EffectDataSource {
         var unit = Matrix(rows: rows.count, columns: inputWidth)
         var noiseValues = Matrix(rows: rows.count, columns: outputWidth)
         for (index, row) in rows.enumerated() {
-            var random = SyntheticRandom(seed: seed &+ UInt64(row) &* 0x9E37_79B9_7F4A_7C15)
+            var random = SplitMix64(seed: seed &+ UInt64(row) &* 0x9E37_79B9_7F4A_7C15)
             var sum = 0.0
             for c in 0..<inputWidth {
                 let value = random.normal()
@@ -90,30 +90,5 @@ public struct SyntheticEffectDataset: EffectDataSource {
             }
         }
         return (inputs, effects)
-    }
-}
-
-/// SplitMix64 with uniform and normal draws, for ``SyntheticEffectDataset``.
-struct SyntheticRandom {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Uniform in `[0, 1)`.
-    mutating func unitFloat() -> Float { Float(next() >> 40) * 0x1p-24 }
-
-    /// Standard normal (Box–Muller).
-    mutating func normal() -> Float {
-        let u1 = max(Double(next() >> 11) * 0x1p-53, 1e-300)
-        let u2 = Double(next() >> 11) * 0x1p-53
-        return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
     }
 }

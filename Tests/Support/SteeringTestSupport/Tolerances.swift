@@ -30,24 +30,9 @@ public func maxRelativeDifference(_ a: [Float], _ b: [Float]) -> Float {
 }
 
 /// A small, fast, seedable generator (SplitMix64) so tests are repeatable.
-public struct SeededGenerator: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+public typealias SeededGenerator = SplitMix64
 
-    /// A standard normal sample (Box–Muller).
-    public mutating func normal() -> Float {
-        let u1 = max(Double(next() >> 11) / Double(1 << 53), 1e-300)
-        let u2 = Double(next() >> 11) / Double(1 << 53)
-        return Float((-2 * log(u1)).squareRoot() * cos(2 * .pi * u2))
-    }
-
+extension SplitMix64 {
     /// A `rows × columns` matrix of standard normal samples times `scale`.
     public mutating func matrix(rows: Int, columns: Int, scale: Float = 1) -> Matrix {
         Matrix(rows: rows, columns: columns, values: (0..<(rows * columns)).map { _ in normal() * scale })
