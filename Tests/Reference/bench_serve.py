@@ -19,7 +19,7 @@ general.architecture = controlvector, controlvector.model_hint = --model-hint).
 Usage:
   bench_serve.py --steer .build/release/steer --ours-model gemma-3-270m-q4_k_m.gguf --ours-backend gemma3 \
       --llama-server BUILD/bin/llama-server --gguf gemma-3-270m-q4_k_m.gguf --width 640 --model-hint gemma3 \
-      [--clients 1,8,32] [--requests 4] [--rounds 1] [--max-tokens 32] [--layer 6] [--scale 4] [--threads 2] [--json out.json]
+      [--ours-weights default,bf16] [--clients 1,8,32] [--requests 4] [--rounds 1] [--max-tokens 32] [--layer 6] [--scale 4] [--threads 2] [--json out.json]
 """
 import argparse
 import http.client
@@ -130,6 +130,9 @@ def main():
     parser.add_argument("--steer", required=True)
     parser.add_argument("--ours-model", required=True)
     parser.add_argument("--ours-backend", default="gemma2")
+    parser.add_argument("--ours-weights", default="default",
+                        help="comma-separated resident-weight choices, one server each: default (in place, the "
+                             "file's blocks for small batches), f32, f16 or bf16 (steer's --weights)")
     parser.add_argument("--llama-server")
     parser.add_argument("--gguf")
     parser.add_argument("--clients", default="1,8,32")
@@ -154,7 +157,9 @@ def main():
         norm = sum(x * x for x in v) ** 0.5
         return [x / norm for x in v]
 
-    results = {"ours": [], "llama": [], "settings": vars(args), "machine": machine()}
+    variants = [w for w in args.ours_weights.split(",") if w]
+    ours_names = ["ours" if w == "default" else f"ours-{w}" for w in variants]
+    results = {**{name: [] for name in ours_names}, "llama": [], "settings": vars(args), "machine": machine()}
 
     def ours_body(i):
         return {"prompt": args.prompt, "max_tokens": args.max_tokens, "temperature": 0, "ignore_eos": True,
@@ -168,12 +173,14 @@ def main():
     servers = {}
     with tempfile.TemporaryDirectory() as work:
         try:
-            # Ours: every request its own vector.
-            port = free_port()
-            servers["ours"] = (port, subprocess.Popen(
-                [args.steer, "serve", "--model", args.ours_model, "--backend", args.ours_backend, "--port", str(port),
-                 "--quiet", "--max-batch", str(max(64, largest))],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), ours_body)
+            # Ours: every request its own vector (one server per resident-weight choice).
+            for name, weights in zip(ours_names, variants):
+                port = free_port()
+                servers[name] = (port, subprocess.Popen(
+                    [args.steer, "serve", "--model", args.ours_model, "--backend", args.ours_backend,
+                     "--port", str(port), "--quiet", "--max-batch", str(max(64, largest))]
+                    + ([] if weights == "default" else ["--weights", weights]),
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL), ours_body)
             if args.llama_server and args.gguf:
                 # One global control vector, written by the exporter users run:
                 # `steer vector export v.npy --out control.gguf --layer L --model-hint ARCH`.
@@ -201,7 +208,7 @@ def main():
                         row = load(port, c, args.requests, body)
                         row["round"] = round_index
                         row["loadavg_1m_before"] = load_before
-                        print(f"{name:5s} clients={c:3d} {row['tokens_per_s']:8.1f} tok/s  p50 {row['p50_s']:.3f} s  "
+                        print(f"{name:9s} clients={c:3d} {row['tokens_per_s']:8.1f} tok/s  p50 {row['p50_s']:.3f} s  "
                               f"p99 {row['p99_s']:.3f} s  errors {row['errors']}  load {load_before:.1f}",
                               file=sys.stderr)
                         results[name].append(row)
