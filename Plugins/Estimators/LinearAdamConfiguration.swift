@@ -4,7 +4,7 @@ import SteeringCore
 /// Hyper-parameters of ``LinearAdamEstimator``. The defaults are the SAE-TS authors' training run
 /// (method.md §4): Adam with PyTorch defaults at lr 2·10⁻⁴, cosine annealing over 15 epochs stepped once
 /// per epoch, batch 64, reshuffled every epoch.
-public struct LinearAdamConfiguration: Sendable, Hashable {
+public struct LinearAdamConfiguration: EstimatorConfiguration {
     /// Peak learning rate (epoch 0).
     public var learningRate: Double = 2e-4
     /// Adam's first-moment decay β₁.

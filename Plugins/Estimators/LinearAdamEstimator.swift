@@ -13,7 +13,7 @@ import SteeringNumerics
 /// One step costs two `[B × d_model] × [d_model × d_sae]` products (forward, and `∇M = x̂ᵀ·∇ŷ`) plus an
 /// Adam pass over `M`; the gradient of `M` is produced in row blocks and applied at once, so the full
 /// `d_model × d_sae` gradient is never stored.
-public struct LinearAdamEstimator: EffectEstimator {
+public struct LinearAdamEstimator: ConfiguredEstimator {
     /// The name this estimator is registered under.
     public static let registryName = "linear-adam"
 
@@ -26,13 +26,6 @@ public struct LinearAdamEstimator: EffectEstimator {
         try configuration.validate()
         self.configuration = configuration
     }
-
-    /// The registry name.
-    public var name: String { Self.registryName }
-    /// Version 1.
-    public var version: Int { 1 }
-    /// The configuration's ``parameters``.
-    public var parameters: [String: RecipeValue] { configuration.parameters }
 
     /// Trains on `rows` of `data`. `progress` advances once per optimiser step
     /// (``LinearAdamConfiguration/steps(rows:)`` in all).

@@ -1,7 +1,7 @@
 import SteeringCore
 
 /// Hyper-parameters of ``RidgeEstimator``.
-public struct RidgeConfiguration: Sendable, Hashable {
+public struct RidgeConfiguration: EstimatorConfiguration {
     /// Candidate penalties λ (on the Gram matrix of unit-length inputs); with one value no
     /// cross-validation runs. Default: one per decade from 10⁻⁴ to 10³.
     public var lambdas: [Double] = [1e-4, 1e-3, 1e-2, 1e-1, 1, 10, 100, 1000]

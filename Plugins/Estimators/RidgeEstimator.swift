@@ -1,5 +1,5 @@
-import SteeringNumerics
 import SteeringCore
+import SteeringNumerics
 
 /// A fitted ridge model together with how its λ was chosen.
 public struct RidgeFit: Sendable, Equatable {
@@ -22,7 +22,7 @@ public struct RidgeFit: Sendable, Equatable {
 /// 1.5 GB for 5 folds — plus one `(d+1) × s` Float buffer for the chunk products; the data themselves
 /// are never held beyond one chunk. The final solve is a Double Cholesky factorisation of `Gc + λI`,
 /// applied to 2048 right-hand sides at a time.
-public struct RidgeEstimator: EffectEstimator {
+public struct RidgeEstimator: ConfiguredEstimator {
     /// The name this estimator is registered under.
     public static let registryName = "ridge"
 
@@ -35,13 +35,6 @@ public struct RidgeEstimator: EffectEstimator {
         try configuration.validate()
         self.configuration = configuration
     }
-
-    /// The registry name.
-    public var name: String { Self.registryName }
-    /// Version 1.
-    public var version: Int { 1 }
-    /// The configuration's ``parameters``.
-    public var parameters: [String: RecipeValue] { configuration.parameters }
 
     /// Fits on `rows` of `data`. `progress` advances by the rows of each streamed chunk (`rows.count` in all).
     /// - Throws: ``SteeringError`` for too few rows (``RidgeConfiguration/minimumRows``), repeated or

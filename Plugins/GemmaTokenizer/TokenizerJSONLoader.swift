@@ -1,4 +1,5 @@
 import Foundation
+import SteeringCore
 
 /// Reads a Hugging Face `tokenizer.json` with a BPE model into a ``TokenizerDefinition`` (gemma2.md §4.2).
 ///
@@ -20,9 +21,13 @@ enum TokenizerJSONLoader {
         let bytes = [UInt8](data)
         guard !bytes.isEmpty else { throw TokenizerError(path: path, "the file is empty") }
         guard UTF8Scalars.isValid(bytes) else { throw TokenizerError(path: path, "the file is not valid UTF-8") }
-        return try bytes.withUnsafeBufferPointer { buffer in
-            var scanner = JSONScanner(bytes: buffer, path: path)
-            return try parse(&scanner)
+        do {
+            return try bytes.withUnsafeBytes { buffer in
+                var scanner = JSONScanner(bytes: buffer)
+                return try parse(&scanner, path: path)
+            }
+        } catch let error as JSONSyntaxError {
+            throw TokenizerError(path: path, "invalid JSON at byte \(error.offset): \(error.problem)")
         }
     }
 
@@ -38,8 +43,7 @@ enum TokenizerJSONLoader {
         var sawMerges = false
     }
 
-    private static func parse(_ scanner: inout JSONScanner) throws -> TokenizerDefinition {
-        let path = scanner.path
+    private static func parse(_ scanner: inout JSONScanner, path: String) throws -> TokenizerDefinition {
         guard try scanner.peek() == 0x7B else {
             throw scanner.error("a tokenizer.json must be a JSON object")
         }
@@ -57,7 +61,7 @@ enum TokenizerJSONLoader {
             case "normalizer": normalizer = try scanner.readValue()
             case "pre_tokenizer": preTokenizer = try scanner.readValue()
             case "decoder": decoderValue = try scanner.readValue()
-            case "model": model = try parseModel(&scanner)
+            case "model": model = try parseModel(&scanner, path: path)
             default: try scanner.skipValue()
             }
         }
@@ -75,8 +79,7 @@ enum TokenizerJSONLoader {
 
     // MARK: Model
 
-    private static func parseModel(_ scanner: inout JSONScanner) throws -> ModelSection {
-        let path = scanner.path
+    private static func parseModel(_ scanner: inout JSONScanner, path: String) throws -> ModelSection {
         guard try scanner.peek() == 0x7B else { throw scanner.error("\"model\" must be an object") }
         try scanner.beginObject()
         var section = ModelSection()
@@ -91,7 +94,7 @@ enum TokenizerJSONLoader {
                     throw TokenizerError(path: path, "model type \(describe(type)) is not supported (only BPE)")
                 }
             case "vocab":
-                section.vocabulary = try parseVocabulary(&scanner)
+                section.vocabulary = try parseVocabulary(&scanner, path: path)
                 section.sawVocabulary = true
             case "merges":
                 // Parsed once the vocab is known (it may come later in the object).
@@ -104,12 +107,12 @@ enum TokenizerJSONLoader {
                     throw TokenizerError(path: path, "model.unk_token must be a string or null")
                 }
                 section.unknownToken = value.stringBytes
-            case "byte_fallback": section.byteFallback = try readBool(&scanner, "model.byte_fallback")
-            case "fuse_unk": section.fuseUnknown = try readBool(&scanner, "model.fuse_unk")
-            case "ignore_merges": section.ignoreMerges = try readBool(&scanner, "model.ignore_merges")
+            case "byte_fallback": section.byteFallback = try readBool(&scanner, "model.byte_fallback", path: path)
+            case "fuse_unk": section.fuseUnknown = try readBool(&scanner, "model.fuse_unk", path: path)
+            case "ignore_merges": section.ignoreMerges = try readBool(&scanner, "model.ignore_merges", path: path)
             case "dropout":
                 let value = try scanner.readValue()
-                if case .number(let p) = value, p > 0 {
+                if let p = value.double, p > 0 {
                     throw TokenizerError(path: path, "model.dropout \(p) is not supported (BPE dropout is random)")
                 }
             case "continuing_subword_prefix", "end_of_word_suffix":
@@ -126,15 +129,14 @@ enum TokenizerJSONLoader {
             var mergesScanner = scanner
             mergesScanner.position = mergesOffset
             section.merges = try parseMerges(
-                &mergesScanner, vocabulary: section.vocabulary,
+                &mergesScanner, path: path, vocabulary: section.vocabulary,
                 expectedCount: section.vocabulary.pieceCount * 3)
         }
         return section
     }
 
     /// Streams the `vocab` object: token → id.
-    private static func parseVocabulary(_ scanner: inout JSONScanner) throws -> PieceTable {
-        let path = scanner.path
+    private static func parseVocabulary(_ scanner: inout JSONScanner, path: String) throws -> PieceTable {
         guard try scanner.peek() == 0x7B else { throw scanner.error("model.vocab must be an object") }
         try scanner.beginObject()
         var table = PieceTable(idCount: 1 << 16)
@@ -165,9 +167,8 @@ enum TokenizerJSONLoader {
     /// Streams the `merges` array; each merge is `"left right"` or `["left", "right"]`. `expectedCount` only
     /// sizes the table (Gemma has about 2.3 merges per piece).
     private static func parseMerges(
-        _ scanner: inout JSONScanner, vocabulary: PieceTable, expectedCount: Int
+        _ scanner: inout JSONScanner, path: String, vocabulary: PieceTable, expectedCount: Int
     ) throws -> MergeTable {
-        let path = scanner.path
         guard try scanner.peek() == 0x5B else { throw scanner.error("model.merges must be an array") }
         try scanner.beginArray()
         var table = MergeTable(expectedCount: expectedCount)
@@ -375,10 +376,10 @@ enum TokenizerJSONLoader {
 
     // MARK: Helpers
 
-    private static func readBool(_ scanner: inout JSONScanner, _ name: String) throws -> Bool {
+    private static func readBool(_ scanner: inout JSONScanner, _ name: String, path: String) throws -> Bool {
         let value = try scanner.readValue()
         if value.isNull { return false }
-        guard let flag = value.bool else { throw TokenizerError(path: scanner.path, "\(name) must be a boolean") }
+        guard let flag = value.bool else { throw TokenizerError(path: path, "\(name) must be a boolean") }
         return flag
     }
 

@@ -28,7 +28,7 @@ public indirect enum RecipeValue: Sendable, Hashable, Codable {
 
     private func write(into out: inout String) {
         switch self {
-        case .string(let s): RecipeValue.writeString(s, into: &out)
+        case .string(let s): JSONString.write(s, into: &out)
         case .int(let i): out += String(i)
         case .double(let d):
             if d.isNaN {
@@ -52,32 +52,12 @@ public indirect enum RecipeValue: Sendable, Hashable, Codable {
             let keys = dict.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
             for (i, key) in keys.enumerated() {
                 if i > 0 { out += "," }
-                RecipeValue.writeString(key, into: &out)
+                JSONString.write(key, into: &out)
                 out += ":"
                 dict[key]!.write(into: &out)
             }
             out += "}"
         }
-    }
-
-    private static func writeString(_ s: String, into out: inout String) {
-        out += "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 {
-                    out += String(format: "\\u%04x", scalar.value)
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        out += "\""
     }
 
     public init(from decoder: any Decoder) throws {

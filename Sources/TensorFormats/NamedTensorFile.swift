@@ -110,6 +110,23 @@ public enum NamedTensorFile: Sendable {
         }
     }
 
+    /// The element type of tensor `name` as its format spells it (`F32`, `BF16`, `<f4`, …) and whether
+    /// ``floats(_:)`` reads it as a float tensor (F32, F16, BF16, F64).
+    /// - Throws: ``TensorFormatError`` naming the file and the missing or unreadable tensor.
+    public func elementType(of name: String) throws -> (name: String, isFloat: Bool) {
+        switch self {
+        case .safetensors(let file):
+            let dtype = try file.info(name).dtype
+            return (dtype.rawValue, dtype.isConvertibleToFloat)
+        case .pytorch(let file):
+            let dtype = try file.info(name).dtype
+            return (dtype.rawValue, dtype.isConvertibleToFloat)
+        case .npz(let file):
+            let dtype = try file.array(name).dtype
+            return (dtype.rawValue, dtype.isFloat || dtype == .void2)
+        }
+    }
+
     /// The values of tensor `name` as `Float`, row-major, from any float dtype (F32, F16, BF16, F64).
     /// - Throws: ``TensorFormatError`` naming the file and tensor when it is missing or not a float tensor.
     public func floats(_ name: String) throws -> [Float] {

@@ -1,3 +1,5 @@
+import SteeringCore
+
 // A tolerant reader for the Python literal that forms a .npy header, e.g.
 // {'descr': '<f4', 'fortran_order': False, 'shape': (2304, 16384), }
 // It accepts any key order, any spacing, trailing commas, 1-tuples `(3,)`, empty tuples `()` and the

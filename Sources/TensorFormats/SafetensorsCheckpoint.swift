@@ -1,4 +1,5 @@
 import Foundation
+import SteeringCore
 
 /// A Hugging Face checkpoint directory: `model.safetensors.index.json` (whose `weight_map` names the shard
 /// holding each tensor) with its shards, or, without an index, every `*.safetensors` file in the directory
@@ -103,20 +104,20 @@ public final class SafetensorsCheckpoint: @unchecked Sendable {
         let mapping = try MappedFile(path: indexPath)
         let root: JSONValue
         do {
-            root = try JSONParser.parse(mapping.bytes)
+            root = try JSONScanner.parse(mapping.bytes, refusingRepeatedKeys: true)
         } catch {
             throw TensorFormatError(
                 path: indexPath, "is not valid JSON (at byte \(error.offset): \(error.problem))")
         }
-        guard case .object(let members) = root,
-            let weightMap = members.first(where: { $0.key == "weight_map" })?.value
+        guard root.members != nil, let weightMap = root["weight_map"]
         else { throw TensorFormatError(path: indexPath, "has no \"weight_map\" object") }
-        guard case .object(let pairs) = weightMap else {
+        guard let pairs = weightMap.members else {
             throw TensorFormatError(path: indexPath, "\"weight_map\" must be an object, found \(weightMap.kindName)")
         }
         var result: [(tensor: String, shard: String)] = []
-        for (tensor, value) in pairs {
-            guard case .string(let shard) = value else {
+        for pair in pairs {
+            let tensor = pair.keyText
+            guard let shard = pair.value.text else {
                 throw TensorFormatError(
                     path: indexPath, tensor: tensor, "its weight_map value must be a shard file name (a string)")
             }

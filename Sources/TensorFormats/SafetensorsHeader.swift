@@ -1,3 +1,5 @@
+import SteeringCore
+
 // Parsing and validation of a safetensors header (gemma2.md §3.3; safetensors `README.md` "Format").
 
 /// The validated layout of a safetensors file.
@@ -42,19 +44,20 @@ struct SafetensorsLayout {
         }
         let root: JSONValue
         do {
-            root = try JSONParser.parse(header)
+            root = try JSONScanner.parse(header, refusingRepeatedKeys: true)
         } catch {
             throw TensorFormatError(
                 path: path, "the header is not valid JSON (at header byte \(error.offset): \(error.problem))")
         }
-        guard case .object(let members) = root else {
+        guard let members = root.members else {
             throw TensorFormatError(path: path, "the header is not a JSON object")
         }
         let bufferStart = 8 + headerLength
         let bufferLength = bytes.count - bufferStart
         var metadata: [String: String] = [:]
         var entries: [(name: String, dtype: TensorDType, shape: [Int], begin: Int, end: Int)] = []
-        for (name, value) in members {
+        for member in members {
+            let name = member.keyText, value = member.value
             if name == "__metadata__" {
                 metadata = try parseMetadata(value, path: path)
                 continue
@@ -97,13 +100,14 @@ struct SafetensorsLayout {
     }
 
     private static func parseMetadata(_ value: JSONValue, path: String) throws -> [String: String] {
-        guard case .object(let pairs) = value else {
+        guard let pairs = value.members else {
             throw TensorFormatError(
                 path: path, tensor: "__metadata__", "must be an object of strings, found \(value.kindName)")
         }
         var metadata: [String: String] = [:]
-        for (key, item) in pairs {
-            guard case .string(let text) = item else {
+        for pair in pairs {
+            let key = pair.keyText, item = pair.value
+            guard let text = item.text else {
                 throw TensorFormatError(
                     path: path, tensor: "__metadata__",
                     "the value of '\(key)' must be a string, found \(item.kindName)")
@@ -117,30 +121,30 @@ struct SafetensorsLayout {
         name: String, _ value: JSONValue, bufferLength: Int, path: String
     ) throws -> (dtype: TensorDType, shape: [Int], begin: Int, end: Int) {
         func fail(_ problem: String) -> TensorFormatError { TensorFormatError(path: path, tensor: name, problem) }
-        guard case .object(let fields) = value else {
+        guard let fields = value.members else {
             throw fail("its header entry must be an object with dtype, shape and data_offsets, found \(value.kindName)")
         }
         func field(_ key: String) throws -> JSONValue {
-            guard let found = fields.first(where: { $0.key == key }) else {
+            guard let found = fields.first(where: { $0.key == Array(key.utf8) }) else {
                 throw fail("its header entry has no \"\(key)\"")
             }
             return found.value
         }
-        guard case .string(let dtypeName) = try field("dtype") else { throw fail("\"dtype\" must be a string") }
+        guard let dtypeName = try field("dtype").text else { throw fail("\"dtype\" must be a string") }
         guard let dtype = TensorDType(rawValue: dtypeName) else {
             let known = TensorDType.allCases.map(\.rawValue).joined(separator: ", ")
             throw fail("unknown dtype \"\(dtypeName)\"; known: \(known)")
         }
-        guard case .array(let dimensions) = try field("shape") else { throw fail("\"shape\" must be an array") }
+        guard let dimensions = try field("shape").elements else { throw fail("\"shape\" must be an array") }
         var shape: [Int] = []
         for dimension in dimensions {
-            guard case .integer(let size) = dimension, size >= 0 else {
+            guard let size = dimension.exactInteger, size >= 0 else {
                 throw fail("\"shape\" entries must be non-negative integers")
             }
             shape.append(size)
         }
-        guard case .array(let offsets) = try field("data_offsets"), offsets.count == 2,
-            case .integer(let begin) = offsets[0], case .integer(let end) = offsets[1], begin >= 0, end >= 0
+        guard let offsets = try field("data_offsets").elements, offsets.count == 2,
+            let begin = offsets[0].exactInteger, let end = offsets[1].exactInteger, begin >= 0, end >= 0
         else { throw fail("\"data_offsets\" must be two non-negative integers [begin, end]") }
         guard begin <= end else { throw fail("data_offsets begin \(begin) is after end \(end)") }
         guard end <= bufferLength else {

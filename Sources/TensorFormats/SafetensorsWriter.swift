@@ -1,3 +1,5 @@
+import SteeringCore
+
 /// Builds a safetensors file the way the reference writer does: the header JSON padded with spaces to a
 /// multiple of 8 bytes, tensors laid out by descending dtype alignment and then by name, so F32 data is
 /// 4-byte aligned from the file start.
@@ -98,7 +100,9 @@ public struct SafetensorsWriter: Sendable {
         var json = "{"
         var first = true
         if !metadata.isEmpty {
-            let pairs = metadata.keys.sorted().map { "\(JSONText.quoted($0)):\(JSONText.quoted(metadata[$0] ?? ""))" }
+            let pairs = metadata.keys.sorted().map {
+                "\(JSONString.quoted($0)):\(JSONString.quoted(metadata[$0] ?? ""))"
+            }
             json += "\"__metadata__\":{" + pairs.joined(separator: ",") + "}"
             first = false
         }
@@ -107,7 +111,7 @@ public struct SafetensorsWriter: Sendable {
             if !first { json += "," }
             first = false
             let shape = entry.shape.map(String.init).joined(separator: ",")
-            json += "\(JSONText.quoted(entry.name)):{\"dtype\":\"\(entry.dtype.rawValue)\",\"shape\":[\(shape)],"
+            json += "\(JSONString.quoted(entry.name)):{\"dtype\":\"\(entry.dtype.rawValue)\",\"shape\":[\(shape)],"
             json += "\"data_offsets\":[\(offset),\(offset + entry.bytes.count)]}"
             offset += entry.bytes.count
         }

@@ -33,7 +33,7 @@ struct EffectDatasetTests {
         let (x, y) = randomPairs(rows: 7, d: 5, s: 3, seed: 2)
         let path = directory + "/d.safetensors"
         try writeDatasetFile(path, inputs: x, effects: y, dtype: dtype)
-        let data = try SafetensorsEffectDataset(path: path)
+        let data = try TensorFileEffectDataset(path: path)
         #expect(data.count == 7 && data.inputWidth == 5 && data.outputWidth == 3)
         #expect(data.digest == (try FileFingerprint.digest(ofFile: path)))
         let (rx, ry) = try data.read(rows: [0, 4, 6])
@@ -51,19 +51,19 @@ struct EffectDatasetTests {
         var writer = SafetensorsWriter()
         try writer.add("features", floats: x.values, shape: x.shape)
         try writer.write(to: path)
-        expectMessage(contains: "no tensor 'effects'") { _ = try SafetensorsEffectDataset(path: path) }
+        expectMessage(contains: "no tensor 'effects'") { _ = try TensorFileEffectDataset(path: path) }
         try writeDatasetFile(path, inputs: x, effects: y.rows(0..<3))
-        expectMessage(contains: "has 4 rows but 'effects' has 3") { _ = try SafetensorsEffectDataset(path: path) }
+        expectMessage(contains: "has 4 rows but 'effects' has 3") { _ = try TensorFileEffectDataset(path: path) }
         writer = SafetensorsWriter()
         try writer.add("features", floats: x.values, shape: [8])
         try writer.add("effects", floats: y.values, shape: y.shape)
         try writer.write(to: path)
-        expectMessage(contains: "expected a 2-D") { _ = try SafetensorsEffectDataset(path: path) }
+        expectMessage(contains: "expected a 2-D") { _ = try TensorFileEffectDataset(path: path) }
         writer = SafetensorsWriter()
         try writer.add("features", int32s: [1, 2, 3, 4], shape: [2, 2])
         try writer.add("effects", floats: y.values, shape: [2, 6])
         try writer.write(to: path)
-        expectMessage(contains: "not a float type") { _ = try SafetensorsEffectDataset(path: path) }
+        expectMessage(contains: "not a float type") { _ = try TensorFileEffectDataset(path: path) }
     }
 
     @Test("Importing a file stores rows equal to the file's; re-importing is a no-op", arguments: [1, 4, 7, 100])

@@ -56,9 +56,9 @@ public enum EffectDatasetImport {
             start = end
         }
         var provenance = ["source": (path as NSString).lastPathComponent, "sha256": fileDigest.hex]
-        if let mapped = source as? SafetensorsEffectDataset {
-            provenance["inputDType"] = mapped.dtypes.inputs.rawValue
-            provenance["effectDType"] = mapped.dtypes.effects.rawValue
+        if let file = source as? TensorFileEffectDataset, file.file.format == .safetensors {
+            provenance["inputDType"] = file.dtypes.inputs
+            provenance["effectDType"] = file.dtypes.effects
         }
         let key = try writer.finish(recipe: recipe, provenance: provenance)
         return Result(

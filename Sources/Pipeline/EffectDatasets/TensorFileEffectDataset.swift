@@ -2,24 +2,41 @@ import Foundation
 public import SteeringCore
 public import TensorFormats
 
-/// An effect dataset in any tensor file `NamedTensorFile` reads — above all the SAE-TS authors'
-/// `effects_2b.pt` (a `torch.save` dict with `features` `[N, d_model]` and `effects` `[N, d_sae]`),
-/// also `.npz`. Rows are read in runs of consecutive indices straight from the file mapping.
+/// An effect dataset in any tensor file `NamedTensorFile` reads: safetensors, the SAE-TS authors'
+/// `effects_2b.pt` (a `torch.save` dict with `features` `[N, d_model]` and `effects` `[N, d_sae]`,
+/// method.md §3), or `.npz`. Rows are decoded in runs of consecutive indices straight from the file
+/// mapping (F32, BF16, F16 or F64), so a safetensors or checkpoint file is never copied into memory whole.
 public final class TensorFileEffectDataset: EffectDataSource {
+    /// The opened file.
     public let file: NamedTensorFile
+    /// Name of the `[N, d_model]` input tensor.
     public let inputTensor: String
+    /// Name of the `[N, d_sae]` effect tensor.
     public let effectTensor: String
+    /// Number of rows.
     public let count: Int
+    /// `d_model`.
     public let inputWidth: Int
+    /// `d_sae`.
     public let outputWidth: Int
+    /// The dataset digest (enters estimator recipes).
     public let digest: ContentDigest
+    /// The element types of the two tensors as the file spells them (`F32`, `BF16`, `<f4`, …).
+    public let dtypes: (inputs: String, effects: String)
 
-    /// Opens `path` and checks the two tensors (names, ranks, matching row counts).
+    /// Opens `path` and checks the two tensors (names, ranks, float element types, matching row counts).
+    ///
+    /// - Parameters:
+    ///   - digest: The dataset digest; `nil` uses the file's SHA-256 (cached by path, size and mtime).
+    ///   - inputTensor: Name of the `[N, d_model]` tensor.
+    ///   - effectTensor: Name of the `[N, d_sae]` tensor.
+    /// - Throws: ``PipelineError/invalidInput(what:problem:)`` naming the file and tensor when a tensor is
+    ///   missing, not 2-D, of a non-float type, or when the row counts differ; format errors of the file.
     public init(
         path: String, digest: ContentDigest? = nil, inputTensor: String = "features", effectTensor: String = "effects"
     ) throws {
         let file = try NamedTensorFile.open(path: path)
-        func shape(_ name: String) throws -> [Int] {
+        func describe(_ name: String) throws -> (shape: [Int], dtype: String) {
             guard file.contains(name) else {
                 throw PipelineError.invalidInput(
                     what: "effect dataset \(path)",
@@ -32,9 +49,16 @@ public final class TensorFileEffectDataset: EffectDataSource {
                     what: "tensor '\(name)' of \(path)", problem: "expected a 2-D [N, width] tensor, got shape \(shape)"
                 )
             }
-            return shape
+            let type = try file.elementType(of: name)
+            guard type.isFloat else {
+                throw PipelineError.invalidInput(
+                    what: "tensor '\(name)' of \(path)",
+                    problem: "dtype \(type.name) is not a float type; use F32, BF16, F16 or F64")
+            }
+            return (shape, type.name)
         }
-        let inputShape = try shape(inputTensor), effectShape = try shape(effectTensor)
+        let input = try describe(inputTensor), effect = try describe(effectTensor)
+        let inputShape = input.shape, effectShape = effect.shape
         guard inputShape[0] == effectShape[0] else {
             throw PipelineError.invalidInput(
                 what: "effect dataset \(path)",
@@ -47,9 +71,11 @@ public final class TensorFileEffectDataset: EffectDataSource {
         count = inputShape[0]
         inputWidth = inputShape[1]
         outputWidth = effectShape[1]
+        dtypes = (input.dtype, effect.dtype)
         self.digest = try digest ?? FileFingerprint.digest(ofFile: path)
     }
 
+    /// Decodes `rows` (ascending, in range) from the file.
     public func read(rows: [Int]) throws -> (inputs: Matrix, effects: Matrix) {
         try EffectRowSelection.validate(rows, count: count, source: "effect dataset \(file.path)")
         var inputs = [Float](), effects = [Float]()
@@ -70,11 +96,8 @@ public final class TensorFileEffectDataset: EffectDataSource {
         )
     }
 
-    /// The reader for a dataset file: memory-mapped safetensors, or any other format `NamedTensorFile` reads.
+    /// The reader for a dataset file in any format `NamedTensorFile` reads.
     public static func open(path: String, digest: ContentDigest? = nil) throws -> any EffectDataSource {
-        if path.lowercased().hasSuffix(".safetensors") {
-            return try SafetensorsEffectDataset(path: path, digest: digest)
-        }
-        return try TensorFileEffectDataset(path: path, digest: digest)
+        try TensorFileEffectDataset(path: path, digest: digest)
     }
 }
