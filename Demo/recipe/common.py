@@ -70,11 +70,26 @@ def read_json(path, default=None):
         return json.load(f)
 
 
-def update_results(section, value):
-    """Merge one section into Demo/recipe/results.json (the numbers quoted in Docs/DemoModel.md)."""
-    res = read_json(RESULTS_PATH, {})
+def update_results(section, value, path=RESULTS_PATH):
+    """Merge one section into a results file (default Demo/recipe/results.json, quoted in Docs/DemoModel.md)."""
+    res = read_json(path, {})
     res[section] = value
-    write_json(RESULTS_PATH, res)
+    write_json(path, res)
+
+
+def run_stages(all_stages, selected, run_stage, results_path=RESULTS_PATH):
+    """Runs the `selected` stages in the order of `all_stages`, each through `run_stage(name)`, logging its
+    start and end and recording its wall time under "timings" in `results_path` as soon as it ends."""
+    timings = read_json(results_path, {}).get("timings", {})
+    for stage in all_stages:
+        if stage not in selected:
+            continue
+        t0 = time.time()
+        log(f"=== stage {stage}")
+        run_stage(stage)
+        timings[stage] = round(time.time() - t0, 1)
+        update_results("timings", timings, results_path)
+        log(f"=== stage {stage} done in {timings[stage]:.0f} s")
 
 
 def rng(seed):

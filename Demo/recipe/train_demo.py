@@ -31,11 +31,10 @@ in total, most of it the language model (stage lm).
 import argparse
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from common import DEFAULT_WORK, log, read_json, RESULTS_PATH, set_determinism, update_results  # noqa: E402
+from common import DEFAULT_WORK, run_stages, set_determinism, update_results  # noqa: E402
 
 STAGES = ["corpus", "tokenizer", "lm", "eval", "acts", "sae", "tasks"]
 
@@ -51,13 +50,8 @@ def main():
             ap.error(f"unknown stage {s}")
     os.makedirs(args.work, exist_ok=True)
     set_determinism(1)
-    timings = read_json(RESULTS_PATH, {}).get("timings", {})
 
-    for stage in STAGES:
-        if stage not in stages:
-            continue
-        t0 = time.time()
-        log(f"=== stage {stage}")
+    def run_stage(stage):
         if stage == "corpus":
             import corpus
             update_results("corpus", corpus.build_corpus(args.work))
@@ -79,9 +73,8 @@ def main():
         elif stage == "tasks":
             import tasks
             update_results("tasks", tasks.select_all(args.work))
-        timings[stage] = round(time.time() - t0, 1)
-        update_results("timings", timings)
-        log(f"=== stage {stage} done in {timings[stage]:.0f} s")
+
+    run_stages(STAGES, stages, run_stage)
 
 
 if __name__ == "__main__":

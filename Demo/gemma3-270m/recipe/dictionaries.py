@@ -37,7 +37,6 @@ import json
 import math
 import os
 import sys
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
@@ -47,8 +46,9 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 import corpus  # noqa: E402
-from common import Timer, log, read_json, rng, write_json  # noqa: E402
-from sae import decode_np, encode_np, evaluate_sae, export_params, spliced_loss, train_sae  # noqa: E402
+from common import update_results as common_update_results  # noqa: E402
+from common import Timer, log, read_json, rng, run_stages, write_json  # noqa: E402
+from sae import evaluate_sae, export_params, spliced_loss, train_sae  # noqa: E402
 
 LAYER = 6                # the residual stream after block 6 of 18 (0-based): HF hidden_states[7]
 CONTEXT = 128            # tokens per window, <bos> first
@@ -65,9 +65,7 @@ STAGES = ["corpus", "tokens", "acts", "sae"]
 
 
 def update_results(section, value):
-    res = read_json(RESULTS_PATH, {})
-    res[section] = value
-    write_json(RESULTS_PATH, res)
+    common_update_results(section, value, RESULTS_PATH)
 
 
 def load_model(gguf):
@@ -249,12 +247,8 @@ def main():
         ap.error(f"no GGUF at {gguf}: run Scripts/fetch-gemma3-270m.sh")
     os.makedirs(args.work, exist_ok=True)
     torch.manual_seed(0)
-    timings = read_json(RESULTS_PATH, {}).get("timings", {})
-    for stage in STAGES:
-        if stage not in stages:
-            continue
-        t0 = time.time()
-        log(f"=== stage {stage}")
+
+    def run_stage(stage):
         if stage == "corpus":
             update_results("corpus", corpus.build_corpus(args.work))
         elif stage == "tokens":
@@ -263,8 +257,8 @@ def main():
             update_results("activations", stage_acts(args.work, gguf, args.threads))
         elif stage == "sae":
             stage_sae(args.work, gguf, args.threads, [n for n in args.only.split(",") if n])
-        timings[stage] = round(time.time() - t0, 1)
-        update_results("timings", timings)
+
+    run_stages(STAGES, stages, run_stage, RESULTS_PATH)
 
 
 if __name__ == "__main__":
