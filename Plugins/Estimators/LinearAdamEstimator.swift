@@ -27,6 +27,11 @@ public struct LinearAdamEstimator: ConfiguredEstimator {
         self.configuration = configuration
     }
 
+    /// One unit per optimiser step: ``LinearAdamConfiguration/steps(rows:)``.
+    public func progressTotal(trainingRows: Int) -> (total: Int, unit: String) {
+        (configuration.steps(rows: trainingRows), "steps")
+    }
+
     /// Trains on `rows` of `data`. `progress` advances once per optimiser step
     /// (``LinearAdamConfiguration/steps(rows:)`` in all).
     /// - Throws: ``SteeringError`` for no rows, repeated or out-of-range rows, widths that disagree with the

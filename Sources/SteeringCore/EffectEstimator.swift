@@ -62,4 +62,12 @@ public protocol EffectEstimator: Sendable {
     /// Fits on the pairs with indices `rows` of `data` (inputs are normalised to unit length inside).
     /// - Throws: ``SteeringError`` for too few samples, non-finite data or inconsistent widths.
     func fit(_ data: any EffectDataSource, rows: [Int], progress: ProgressReporter?) throws -> LinearEffectModel
+    /// How far ``fit(_:rows:progress:)`` advances its progress reporter on `trainingRows` rows, and in what unit
+    /// (for sizing a progress bar). Default: the rows, in "rows".
+    func progressTotal(trainingRows: Int) -> (total: Int, unit: String)
+}
+
+extension EffectEstimator {
+    /// The rows, in "rows" (an estimator that reports optimiser steps says so by implementing it).
+    public func progressTotal(trainingRows: Int) -> (total: Int, unit: String) { (trainingRows, "rows") }
 }

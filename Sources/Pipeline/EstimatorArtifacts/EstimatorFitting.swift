@@ -50,18 +50,11 @@ public enum EstimatorFitting {
         return Result(recipe: recipe, key: recipe.key, model: model, reused: false, seconds: seconds)
     }
 
-    /// The total and unit of the progress an estimator reports on `trainingRows` rows, read from its
-    /// parameters: optimiser steps when it has `epochs` and `batch-size` (capped by `max-steps`), else
-    /// rows streamed.
+    /// The total and unit of the progress `estimator` reports on `trainingRows` rows, as the estimator itself
+    /// declares it (``EffectEstimator/progressTotal(trainingRows:)``): Pipeline reads no plugin's parameters.
     public static func progressTotal(for estimator: any EffectEstimator, trainingRows: Int) -> (
         total: Int, unit: String
     ) {
-        let p = estimator.parameters
-        if case .int(let epochs) = p["epochs"], case .int(let batch) = p["batch-size"], batch > 0 {
-            var steps = epochs * ((trainingRows + batch - 1) / batch)
-            if case .int(let cap) = p["max-steps"], cap > 0 { steps = min(steps, cap) }
-            return (steps, "steps")
-        }
-        return (trainingRows, "rows")
+        estimator.progressTotal(trainingRows: trainingRows)
     }
 }
