@@ -110,20 +110,20 @@ public enum NamedTensorFile: Sendable {
         }
     }
 
-    /// The element type of tensor `name` as its format spells it (`F32`, `BF16`, `<f4`, …) and whether
-    /// ``floats(_:)`` reads it as a float tensor (F32, F16, BF16, F64).
+    /// The shape and element type of tensor `name` from one look-up (an `.npz` member is decoded once): the
+    /// type as the format spells it (`F32`, `BF16`, `<f4`, …) and whether ``floats(_:)`` reads it.
     /// - Throws: ``TensorFormatError`` naming the file and the missing or unreadable tensor.
-    public func elementType(of name: String) throws -> (name: String, isFloat: Bool) {
+    public func layout(of name: String) throws -> (shape: [Int], elementType: String, isFloat: Bool) {
         switch self {
         case .safetensors(let file):
-            let dtype = try file.info(name).dtype
-            return (dtype.rawValue, dtype.isConvertibleToFloat)
+            let info = try file.info(name)
+            return (info.shape, info.dtype.rawValue, info.dtype.isConvertibleToFloat)
         case .pytorch(let file):
-            let dtype = try file.info(name).dtype
-            return (dtype.rawValue, dtype.isConvertibleToFloat)
+            let info = try file.info(name)
+            return (info.shape, info.dtype.rawValue, info.dtype.isConvertibleToFloat)
         case .npz(let file):
-            let dtype = try file.array(name).dtype
-            return (dtype.rawValue, dtype.isFloat || dtype == .void2)
+            let array = try file.array(name)
+            return (array.shape, array.dtype.rawValue, array.dtype.isFloat)
         }
     }
 

@@ -87,6 +87,26 @@ struct JSONScannerTests {
         }
     }
 
+    @Test("readInteger: the whole Int range, fractions and overflow refused")
+    func integers() throws {
+        func read(_ text: String) throws(JSONSyntaxError) -> Int {
+            let result: Result<Int, JSONSyntaxError> = Array(text.utf8).withUnsafeBytes { raw in
+                var scanner = JSONScanner(bytes: raw)
+                do throws(JSONSyntaxError) { return .success(try scanner.readInteger()) } catch {
+                    return .failure(error)
+                }
+            }
+            return try result.get()
+        }
+        #expect(try read(" 0") == 0)
+        #expect(try read("-17") == -17)
+        #expect(try read("9223372036854775807") == Int.max)
+        #expect(try read("-9223372036854775808") == Int.min)
+        for bad in ["9223372036854775808", "-9223372036854775809", "1.5", "2e3", "x", "-"] {
+            #expect(throws: JSONSyntaxError.self, "\(bad)") { _ = try read(bad) }
+        }
+    }
+
     @Test("nesting deeper than the limit is refused, not a crash")
     func nesting() {
         let deep = Array((String(repeating: "[", count: 100_000)).utf8)

@@ -43,19 +43,18 @@ public final class TensorFileEffectDataset: EffectDataSource {
                     problem: "it has no tensor '\(name)' (it holds \(file.tensorNames.joined(separator: ", "))); "
                         + "an effect dataset needs '\(inputTensor)' [N, d_model] and '\(effectTensor)' [N, d_sae]")
             }
-            let shape = try file.shape(of: name)
+            let (shape, type, isFloat) = try file.layout(of: name)
             guard shape.count == 2, shape[1] > 0 else {
                 throw PipelineError.invalidInput(
                     what: "tensor '\(name)' of \(path)", problem: "expected a 2-D [N, width] tensor, got shape \(shape)"
                 )
             }
-            let type = try file.elementType(of: name)
-            guard type.isFloat else {
+            guard isFloat else {
                 throw PipelineError.invalidInput(
                     what: "tensor '\(name)' of \(path)",
-                    problem: "dtype \(type.name) is not a float type; use F32, BF16, F16 or F64")
+                    problem: "dtype \(type) is not a float type; use F32, BF16, F16 or F64")
             }
-            return (shape, type.name)
+            return (shape, type)
         }
         let input = try describe(inputTensor), effect = try describe(effectTensor)
         let inputShape = input.shape, effectShape = effect.shape

@@ -178,15 +178,32 @@ public struct JSONScanner {
         return out
     }
 
-    /// Reads a number written as an integer (no fraction or exponent) that fits in `Int`.
+    /// Reads a number written as an integer (no fraction or exponent) that fits in `Int`, without building
+    /// its literal text (the tokenizer reads 256,000 vocabulary ids this way).
     public mutating func readInteger() throws(JSONSyntaxError) -> Int {
-        guard (try? peek()).map({ $0 == 0x2D || (0x30...0x39).contains($0) }) == true else {
+        guard (try? peek()).map({ $0 == 0x2D || isDigit($0) }) == true else {
             throw error("expected an integer, found \(describeNext())")
         }
-        let number = try readNumber()
-        guard number.isIntegerLiteral else { throw error("expected an integer, found \(number.literal)") }
-        guard let value = number.integer else { throw error("integer \(number.literal) is too large") }
-        return value
+        let start = position
+        guard try scanNumber() else {
+            let literal = String(decoding: bytes[start..<position], as: UTF8.self)
+            throw error("expected an integer, found \(literal)")
+        }
+        func tooLarge() -> JSONSyntaxError {
+            error("integer \(String(decoding: bytes[start..<position], as: UTF8.self)) is too large")
+        }
+        // Accumulate negatively so that Int.min fits.
+        let negative = bytes[start] == 0x2D
+        var negated = 0
+        for byte in bytes[(negative ? start + 1 : start)..<position] {
+            let (times, overflowA) = negated.multipliedReportingOverflow(by: 10)
+            let (next, overflowB) = times.subtractingReportingOverflow(Int(byte - 0x30))
+            guard !overflowA && !overflowB else { throw tooLarge() }
+            negated = next
+        }
+        if negative { return negated }
+        guard negated != Int.min else { throw tooLarge() }
+        return -negated
     }
 
     // MARK: Whole values
@@ -266,9 +283,17 @@ public struct JSONScanner {
         }
     }
 
-    /// Reads a number with the RFC 8259 grammar (no leading zeros, digits after '.' and in the exponent).
+    /// Reads a number with its literal text.
     private mutating func readNumber() throws(JSONSyntaxError) -> JSONNumber {
         let start = position
+        let isInteger = try scanNumber()
+        return JSONNumber(
+            literal: String(decoding: bytes[start..<position], as: UTF8.self), isIntegerLiteral: isInteger)
+    }
+
+    /// Moves past a number with the RFC 8259 grammar (no leading zeros, digits after '.' and in the
+    /// exponent); returns whether it was written without fraction or exponent.
+    private mutating func scanNumber() throws(JSONSyntaxError) -> Bool {
         if bytes[position] == 0x2D { position += 1 }
         guard position < bytes.count, isDigit(bytes[position]) else { throw error("expected a digit") }
         if bytes[position] == 0x30 {
@@ -292,8 +317,7 @@ public struct JSONScanner {
             }
             skipDigits()
         }
-        return JSONNumber(
-            literal: String(decoding: bytes[start..<position], as: UTF8.self), isIntegerLiteral: isInteger)
+        return isInteger
     }
 
     private mutating func skipDigits() {
