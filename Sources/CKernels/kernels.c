@@ -17,6 +17,8 @@
 
 static int ck_avx2_state = -1;
 static int ck_avx512_state = -1;
+/// The level this thread's kernels are held to (-1: no limit); see ck_set_thread_level.
+static _Thread_local int ck_thread_limit = -1;
 
 int ck_environment_level(void) {
     const char *value = getenv("STEER_KERNEL_LEVEL");
@@ -27,34 +29,37 @@ int ck_environment_level(void) {
     return -2;
 }
 
-/// Sets both levels from what the CPU has, capped at `level` (0 portable, 1 AVX2, 2 AVX-512) and at
-/// `STEER_KERNEL_LEVEL` when that names a level.
-static void ck_detect(int level) {
+/// Sets both process-wide levels from what the CPU has, capped at `STEER_KERNEL_LEVEL` when that
+/// names a level. Idempotent, so threads racing through it store the same values.
+static void ck_detect(void) {
+    int level = 2;
     int forced = ck_environment_level();
     if (forced >= 0 && forced < level) level = forced;
 #if CK_X86
     __builtin_cpu_init();
     int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-    ck_avx2_state = avx2 && level >= 1;
     ck_avx512_state = avx2 && __builtin_cpu_supports("avx512f") && level >= 2;
+    ck_avx2_state = avx2 && level >= 1;
 #else
     (void)level;
-    ck_avx2_state = 0;
     ck_avx512_state = 0;
+    ck_avx2_state = 0;
 #endif
 }
 
 int ck_uses_avx2(void) {
-    if (ck_avx2_state < 0) ck_detect(2);
-    return ck_avx2_state;
+    if (ck_avx2_state < 0) ck_detect();
+    return ck_avx2_state && (ck_thread_limit < 0 || ck_thread_limit >= 1);
 }
 
 int ck_uses_avx512(void) {
-    if (ck_avx512_state < 0) ck_detect(2);
-    return ck_avx512_state;
+    if (ck_avx2_state < 0) ck_detect();
+    return ck_avx512_state && (ck_thread_limit < 0 || ck_thread_limit >= 2);
 }
 
-void ck_limit_level(int level) { ck_detect(level); }
+void ck_set_thread_level(int level) { ck_thread_limit = level; }
+
+int ck_thread_level(void) { return ck_thread_limit; }
 
 int ck_level(void) { return ck_uses_avx512() ? 2 : ck_uses_avx2(); }
 

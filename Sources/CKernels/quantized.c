@@ -8,7 +8,7 @@
 //
 // Three bodies: AVX-512F (sixteen floats per vector), AVX2/FMA/F16C (eight), portable C (a block is
 // dequantised into a buffer, then dotted). `ck_uses_avx512` / `ck_uses_avx2` pick one per call, so
-// `ck_limit_level` applies here as everywhere else.
+// `ck_set_thread_level` applies here as everywhere else.
 #include "CKernels.h"
 
 #include <string.h>

@@ -88,8 +88,17 @@ public enum Parallel {
         let even = (count + pieces - 1) / pieces
         let size = (even + alignment - 1) / alignment * alignment
         let chunks = (count + size - 1) / size
+        // A kernel level limit set on this thread (Kernels.withLevel) holds on the workers too.
+        let limit = ck_thread_level()
         withoutActuallyEscaping(body) { body in
-            var piece: (Int) -> Void = { i in body((i * size)..<min(count, (i + 1) * size)) }
+            var piece: (Int) -> Void = { i in
+                let range = (i * size)..<min(count, (i + 1) * size)
+                guard limit >= 0 else { return body(range) }
+                let previous = ck_thread_level()
+                ck_set_thread_level(limit)
+                body(range)
+                ck_set_thread_level(previous)
+            }
             let ran =
                 !pool
                 ? 0
@@ -120,10 +129,16 @@ public enum Kernels {
     /// Whether the AVX2/FMA/F16C bodies are in use.
     public static var vectorized: Bool { ck_uses_avx2() != 0 }
 
-    /// Uses kernel bodies up to `level` (0 portable C, 1 AVX2, 2 AVX-512, never above what the CPU
-    /// has, nor above `STEER_KERNEL_LEVEL`) from now on; 2 restores the default. Tests use it to run
-    /// every body on one machine.
-    public static func limitLevel(_ level: Int) { ck_limit_level(Int32(level)) }
+    /// Runs `body` with the kernels it calls held to bodies up to `level` (0 portable C, 1 AVX2,
+    /// 2 AVX-512, never above what the CPU has, nor above `STEER_KERNEL_LEVEL`): on this thread and
+    /// in the ``Parallel`` regions it starts, not in other threads' work (levels round differently,
+    /// so work running meanwhile must keep its own). Tests use it to run every body on one machine.
+    public static func withLevel<Result>(_ level: Int, _ body: () throws -> Result) rethrows -> Result {
+        let previous = ck_thread_level()
+        ck_set_thread_level(Int32(level))
+        defer { ck_set_thread_level(previous) }
+        return try body()
+    }
 
     /// Names of the kernel levels, index = level: what `STEER_KERNEL_LEVEL` accepts.
     public static let levelNames = ["portable", "avx2", "avx512"]

@@ -4,8 +4,8 @@ import SteeringTestSupport
 
 @testable import Judges
 
-/// Shared pieces of the `openai` judge tests: a judge pointed at a loopback server with short
-/// timeouts and backoff, and requests whose expected score is written in their text.
+/// Shared pieces of the `openai` judge tests: a judge pointed at a loopback server with near-zero
+/// backoff, and requests whose expected score is written in their text.
 enum ChatTestSupport {
     /// A key that must never leak; a distinctive string so that searches for it are meaningful.
     static let secret = "sk-loopback-9f8e7d6c5b4a-SECRET"
@@ -21,9 +21,11 @@ enum ChatTestSupport {
         .score(routedScore(request.judgedCompletion ?? ""))
     }
 
-    /// A judge for `server` with a short timeout and near-zero backoff; the key is `secret`.
+    /// A judge for `server` with near-zero backoff; the key is `secret`. The default timeout is generous
+    /// because a loaded two-core test pool can hold back a loopback answer for seconds (a spurious
+    /// retry would change request counts); tests of timeouts pass their own.
     static func judge(
-        _ server: LoopbackHTTPServer, timeout: Double = 5, retries: Int = 2, concurrency: Int = 8,
+        _ server: LoopbackHTTPServer, timeout: Double = 60, retries: Int = 2, concurrency: Int = 8,
         jsonMode: Bool = true, withKey: Bool = true
     ) throws -> OpenAIJudge {
         let configuration = OpenAIJudgeConfiguration(

@@ -10,13 +10,10 @@ import Testing
 /// tails that are not multiples of eight, so both the vector bodies and the scalar tails run.
 @Suite("Vectorised kernels", .serialized)
 struct KernelTests {
-    /// Runs `body` with the kernels held to each level the CPU has (portable C, AVX2, AVX-512).
+    /// Runs `body` with this test's kernels held to each level the CPU has (portable C, AVX2,
+    /// AVX-512); suites running meanwhile keep the default level.
     static func atEveryLevel(_ body: (Int) -> Void) {
-        for level in [0, 1, 2] {
-            Kernels.limitLevel(level)
-            body(level)
-        }
-        Kernels.limitLevel(2)
+        for level in [0, 1, 2] { Kernels.withLevel(level) { body(level) } }
     }
 
     /// Inputs spanning the polynomial branch, the exp branch, saturation, signs and zero.
@@ -315,6 +312,35 @@ struct KernelTests {
                 #expect(Kernels.productKernel(count: 9) == "BLAS")
             }
             #expect(Kernels.level <= level, "asked for \(level), got \(Kernels.level)")
+        }
+    }
+
+    @Test("a level limit holds on the calling thread and its parallel pieces, not on other threads")
+    func levelLimitIsScoped() throws {
+        let top = Kernels.level
+        let levels = Mutex([Int]())
+        let elsewhere = Mutex([Int]())
+        let other = Thread {
+            for _ in 0..<200 { elsewhere.withLock { $0.append(Kernels.level) } }
+        }
+        Kernels.withLevel(0) {
+            other.start()
+            for _ in 0..<20 {
+                Parallel.forEach(count: 64, grain: 1) { _ in
+                    let level = Kernels.level
+                    levels.withLock { $0.append(level) }
+                }
+            }
+        }
+        while !other.isFinished { Thread.sleep(forTimeInterval: 0.001) }
+        #expect(levels.withLock { $0.count } > 0)
+        #expect(levels.withLock { $0.allSatisfy { $0 == 0 } }, "every piece ran portable")
+        #expect(elsewhere.withLock { $0 } == [Int](repeating: top, count: 200), "another thread kept level \(top)")
+        #expect(Kernels.level == top, "the limit ends with withLevel")
+        // Nested limits restore the outer one.
+        Kernels.withLevel(1) {
+            Kernels.withLevel(0) { #expect(Kernels.level == 0) }
+            #expect(Kernels.level == min(1, top))
         }
     }
 

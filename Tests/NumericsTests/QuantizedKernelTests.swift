@@ -54,15 +54,6 @@ struct QuantizedKernelTests {
         return Tensor(format: format, rows: rows, columns: columns, bytes: bytes, values: try file.floats("w"))
     }
 
-    /// Runs `body` with the kernels held to each level the CPU has (portable C, AVX2, AVX-512).
-    static func atEveryLevel(_ body: (Int) -> Void) {
-        for level in [0, 1, 2] {
-            Kernels.limitLevel(level)
-            body(level)
-        }
-        Kernels.limitLevel(2)
-    }
-
     /// Shapes per format: a single block, a few blocks, and the widths of Gemma-3-270m's matrices.
     static func columns(_ format: QuantizedFormat) -> [Int] {
         format.blockElements == 32 ? [32, 96, 640] : [256, 768, 1024]
@@ -92,7 +83,7 @@ struct QuantizedKernelTests {
             let maxInputs = 16
             let x = (0..<(maxInputs * columns)).map { _ in Float.random(in: -1...1, using: &rng) }
             var scratch = [Float](repeating: 0, count: Kernels.scratchFloats(count: maxInputs, columns: columns))
-            Self.atEveryLevel { level in
+            KernelTests.atEveryLevel { level in
                 for n in Array(1...9) + [16] {
                     var floatProduct = [Float](repeating: .nan, count: n * rows)
                     tensor.values.withUnsafeBytes { w in

@@ -20,13 +20,16 @@ int ck_uses_avx2(void);
 /// 1 when the AVX-512F bodies are in use (on top of the AVX2 level).
 int ck_uses_avx512(void);
 
-/// Uses the bodies up to `level` from now on (0 portable, 1 AVX2, 2 AVX-512; never above what the
-/// CPU has, nor above `STEER_KERNEL_LEVEL`), so tests can run the lower levels on a CPU that has the
-/// higher ones; 2 restores the default. Every level computes the same formulas, so a kernel running
-/// meanwhile stays correct.
-void ck_limit_level(int level);
+/// Holds the kernels called on this thread to bodies up to `level` (0 portable, 1 AVX2, 2 AVX-512;
+/// never above what the CPU has, nor above `STEER_KERNEL_LEVEL`); -1 lifts the limit. Tests use it
+/// to run the lower levels on a CPU that has the higher ones without changing what other threads
+/// compute (levels round differently). Parallel regions carry the caller's limit to their workers.
+void ck_set_thread_level(int level);
 
-/// The level in use: 0 portable, 1 AVX2, 2 AVX-512.
+/// This thread's limit (see ck_set_thread_level), -1 when there is none.
+int ck_thread_level(void);
+
+/// The level in use on this thread: 0 portable, 1 AVX2, 2 AVX-512.
 int ck_level(void);
 
 /// The level the environment variable `STEER_KERNEL_LEVEL` caps the kernels at (`portable` or 0,
