@@ -167,17 +167,21 @@ public enum NPY {
         return result
     }
 
-    /// The preamble and header numpy writes for `array`: version 1.0 (2.0 when the header exceeds 65,535
-    /// bytes), the dict with room for the first dimension to grow, spaces and a newline up to a multiple of 64.
-    static func headerBytes(for array: NDArray) -> [UInt8] {
+    /// The preamble and header numpy writes for `array`.
+    static func headerBytes(for array: NDArray) -> [UInt8] { headerBytes(dtype: array.dtype, shape: array.shape) }
+
+    /// The preamble and header numpy writes for a C-order array of `dtype` and `shape` (for writers
+    /// that stream the data after it): version 1.0 (2.0 when the header exceeds 65,535 bytes), the
+    /// dict with room for the first dimension to grow, spaces and a newline up to a multiple of 64.
+    public static func headerBytes(dtype: NPYDType, shape: [Int]) -> [UInt8] {
         let shapeText: String
-        switch array.shape.count {
+        switch shape.count {
         case 0: shapeText = "()"
-        case 1: shapeText = "(\(array.shape[0]),)"
-        default: shapeText = "(" + array.shape.map(String.init).joined(separator: ", ") + ")"
+        case 1: shapeText = "(\(shape[0]),)"
+        default: shapeText = "(" + shape.map(String.init).joined(separator: ", ") + ")"
         }
-        var dict = "{'descr': '\(array.dtype.rawValue)', 'fortran_order': False, 'shape': \(shapeText), }"
-        if let first = array.shape.first {
+        var dict = "{'descr': '\(dtype.rawValue)', 'fortran_order': False, 'shape': \(shapeText), }"
+        if let first = shape.first {
             dict += String(repeating: " ", count: max(0, growthAxisDigits - String(first).count))
         }
         let text = Array(dict.utf8)

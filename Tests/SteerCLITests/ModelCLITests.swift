@@ -55,6 +55,32 @@ struct ModelCLITests {
         }
     }
 
+    @Test(
+        "activations writes transformers' hidden states after a block for every window; an existing output is refused")
+    func activations() throws {
+        let dir = try makeTemporaryDirectory("cli-activations")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let reference = try SafetensorsFile(path: model + "/reference.safetensors")
+        let tokens = try reference.int32s("tokens.1")
+        try NPY.write(NDArray(int32s: tokens + tokens, shape: [2, tokens.count]), to: dir + "/w.npy")
+        let arguments = [
+            "activations", "--model", model, "--layer", "2", "--windows", dir + "/w.npy", "--out", dir + "/a.npy",
+            "--batch-windows", "1",
+        ]
+        guard let result = try steer(arguments) else { return }
+        #expect(result.status == 0, "\(result.stderr)")
+        let array = try NPY.read(path: dir + "/a.npy")
+        let width = array.shape[1]
+        #expect(array.shape == [2 * (tokens.count - 1), width])
+        let expected = Array(try reference.floats("resid_post.1.2")[width...])
+        let rows = try array.floats()
+        #expect(maxRelativeDifference(Array(rows[..<expected.count]), expected) <= Tolerance.residualRelative)
+        #expect(Array(rows[expected.count...]) == Array(rows[..<expected.count]), "the same window gives the same rows")
+        guard let again = try steer(arguments) else { return }
+        #expect(again.status != 0)
+        #expect(again.stderr.contains("already exists"), "\(again.stderr)")
+    }
+
     @Test("generate: greedy output matches the reference; steering changes it; bad input exits non-zero")
     func generate() throws {
         let dir = try makeTemporaryDirectory("cli-generate")

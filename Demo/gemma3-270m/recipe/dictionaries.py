@@ -12,7 +12,9 @@ Stages (each reads what the previous ones wrote under WORK; nothing in WORK is c
            CONTEXT tokens: <bos> + CONTEXT-1 tokens of the concatenated documents, each followed by <eos>
   acts     the output of decoder layer LAYER (HF hidden_states[LAYER + 1], our site `resid_post`
            after block LAYER) for every window, float32, <bos> positions dropped (their residual is an
-           outlier, as in Gemma Scope practice)
+           outlier, as in Gemma Scope practice), computed by our own `steer activations` (blocks
+           0..LAYER only, resumable: rerun the stage after a kill); transformers recomputes
+           CHECK_WINDOWS held-out windows and the largest per-row relative difference is recorded
   sae      trains each dictionary of SAES with the demo recipe's JumpReLU trainer (Demo/recipe/sae.py:
            pseudo-derivatives, L0 controller, unit decoder rows) in float32, then measures it on the
            held-out windows: fraction of variance explained, mean L0, dead features (no activation on
@@ -27,15 +29,16 @@ HOW TO RUN (from the repository root; the GGUF from Scripts/fetch-gemma3-270m.sh
   PY=/work/venv6/bin/python   # torch 2.15.0, transformers 5.25.0, accelerate, gguf, safetensors, numpy
   $PY Demo/gemma3-270m/recipe/dictionaries.py --gguf .cache/gemma-3-270m/gemma-3-270m-q4_k_m.gguf
   $PY Demo/gemma3-270m/recipe/dictionaries.py --stages sae --only width_2k --work /tmp/w
-Threads: --threads (default 2). Unlike the demo recipe this one is not single-threaded: the
-activations of ~2 M tokens take most of an hour on 2 cores even so. Multi-threaded reductions may
-change the last bits between machines, so two runs agree to rounding, not bit for bit.
+Threads: --threads (default 2) for torch. Unlike the demo recipe this one is not single-threaded:
+training and the transformers check use every core, and multi-threaded reductions may change the
+last bits between machines, so two runs agree to rounding, not bit for bit.
 """
 
 import argparse
 import json
 import math
 import os
+import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -52,8 +55,8 @@ from sae import evaluate_sae, export_params, spliced_loss, train_sae  # noqa: E4
 
 LAYER = 6                # the residual stream after block 6 of 18 (0-based): HF hidden_states[7]
 CONTEXT = 128            # tokens per window, <bos> first
-MAX_TRAIN_TOKENS = 2_400_000  # non-<bos> training positions kept (the corpus decides if fewer)
 HELD_DEAD_ROWS = 200_000
+CHECK_WINDOWS = 32        # held-out windows transformers recomputes to check our harvest
 SPLICE_WINDOWS = 64
 SAES = [
     dict(name="width_2k", width=2048, target_l0=50, steps=1200, batch=4096, lr=1e-3, seed=2048, bf16=False),
@@ -115,15 +118,8 @@ class StopForward(Exception):
 
 
 @torch.no_grad()
-def residuals(model, windows, path, batch=16):
-    """Writes the non-<bos> outputs of decoder layer LAYER for `windows` to `path` (float32 .npy,
-    [windows * (CONTEXT-1), d_model]) through a memory map, with progress; resumable per batch."""
-    d = model.config.hidden_size
-    rows = len(windows) * (CONTEXT - 1)
-    done_path = path + ".done-windows"
-    mode = "r+" if os.path.exists(path) and os.path.exists(done_path) else "w+"
-    out = np.lib.format.open_memmap(path, mode=mode, dtype=np.float32, shape=(rows, d))
-    start = int(open(done_path).read()) if mode == "r+" else 0
+def transformers_residuals(model, windows, batch=16):
+    """The non-<bos> outputs of decoder layer LAYER for `windows` through transformers, [rows, d_model]."""
     store = {}
 
     def hook(mod, args, output):
@@ -131,45 +127,43 @@ def residuals(model, windows, path, batch=16):
         raise StopForward
 
     handle = model.model.layers[LAYER].register_forward_hook(hook)
-    t = Timer()
+    parts = []
     try:
-        for i in range(start, len(windows), batch):
-            x = torch.from_numpy(windows[i:i + batch].astype(np.int64))
+        for i in range(0, len(windows), batch):
             try:
-                model(input_ids=x, use_cache=False)
+                model(input_ids=torch.from_numpy(windows[i:i + batch].astype(np.int64)), use_cache=False)
             except StopForward:
                 pass
-            h = store["h"][:, 1:].float().numpy()
-            out[i * (CONTEXT - 1):(i + len(x)) * (CONTEXT - 1)] = h.reshape(-1, d)
-            if (i // batch) % 50 == 0 or i + batch >= len(windows):
-                out.flush()
-                with open(done_path, "w") as f:
-                    f.write(str(i + len(x)))
-                rate = (i + len(x) - start) * CONTEXT / max(t(), 1e-9)
-                eta = (len(windows) - i - len(x)) * CONTEXT / max(rate, 1e-9)
-                log(f"acts {os.path.basename(path)}: {i + len(x)}/{len(windows)} windows, {rate:.0f} tok/s, "
-                    f"ETA {eta / 60:.1f} min")
+            parts.append(store["h"][:, 1:].float().numpy().reshape(-1, model.config.hidden_size))
     finally:
         handle.remove()
-    out.flush()
-    return rows, t()
+    return np.concatenate(parts)
 
 
-def stage_acts(work, gguf, threads):
-    torch.set_num_threads(threads)
-    model = load_model(gguf)
-    train = np.load(os.path.join(work, "windows_train.npy"))
-    keep = min(len(train), MAX_TRAIN_TOKENS // (CONTEXT - 1))
-    idx = np.sort(rng(99).permutation(len(train))[:keep])
-    held = np.load(os.path.join(work, "windows_heldout.npy"))
+def stage_acts(work, gguf, threads, steer):
+    """Our runtime harvests (`steer activations`: blocks 0..LAYER only, resumable); transformers checks
+    it on CHECK_WINDOWS held-out windows."""
     out = {}
-    for name, windows in [("heldout", held), ("train", train[idx])]:
-        rows, secs = residuals(model, windows, os.path.join(work, f"acts_{name}.npy"))
-        out[name] = dict(windows=int(len(windows)), rows=int(rows), seconds=round(secs, 1))
+    for name in ["heldout", "train"]:
+        windows = os.path.join(work, f"windows_{name}.npy")
+        path = os.path.join(work, f"acts_{name}.npy")
+        t = Timer()
+        if not os.path.exists(path):
+            subprocess.run([steer, "activations", "--model", gguf, "--layer", str(LAYER), "--windows", windows,
+                            "--out", path, "--skip-first", "1"], check=True)
+        rows = np.load(path, mmap_mode="r").shape[0]
+        out[name] = dict(windows=int(len(np.load(windows, mmap_mode="r"))), rows=int(rows), seconds=round(t(), 1))
+    torch.set_num_threads(threads)
+    held = np.load(os.path.join(work, "windows_heldout.npy"))[:CHECK_WINDOWS]
+    ours = np.load(os.path.join(work, "acts_heldout.npy"), mmap_mode="r")[: len(held) * (CONTEXT - 1)]
+    reference = transformers_residuals(load_model(gguf), held)
+    relative = np.linalg.norm(ours - reference, axis=-1) / np.linalg.norm(reference, axis=-1)
+    out["transformers_check"] = dict(windows=int(len(held)), rows=int(len(reference)),
+                                     max_row_relative=float(relative.max()), mean_row_relative=float(relative.mean()))
     x = np.load(os.path.join(work, "acts_train.npy"), mmap_mode="r")
     out["mean_norm"] = round(float(np.linalg.norm(x[:100000], axis=-1).mean()), 3)
     out.update(layer=LAYER, site=f"output of model.model.layers[{LAYER}] = hidden_states[{LAYER + 1}]",
-               threads=threads)
+               harvester="steer activations (float32 weights dequantised from the GGUF)")
     return out
 
 
@@ -237,6 +231,8 @@ def main():
     ap.add_argument("--stages", default=",".join(STAGES))
     ap.add_argument("--only", default="", help="comma-separated dictionary names of the sae stage")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--steer", default=os.path.join(REPO, ".build", "release", "steer"),
+                    help="the steer binary that harvests activations (default .build/release/steer)")
     args = ap.parse_args()
     stages = args.stages.split(",")
     for s in stages:
@@ -254,7 +250,7 @@ def main():
         elif stage == "tokens":
             update_results("tokens", stage_tokens(args.work, gguf))
         elif stage == "acts":
-            update_results("activations", stage_acts(args.work, gguf, args.threads))
+            update_results("activations", stage_acts(args.work, gguf, args.threads, args.steer))
         elif stage == "sae":
             stage_sae(args.work, gguf, args.threads, [n for n in args.only.split(",") if n])
 
