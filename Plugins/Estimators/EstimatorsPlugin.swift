@@ -2,14 +2,16 @@ import SteeringCore
 
 /// Registers the effect estimators: `ridge` (``RidgeEstimator``) and `linear-adam`
 /// (``LinearAdamEstimator``). Options are the estimators' hyper-parameters as strings
-/// (``RidgeConfiguration/optionKeys``, ``LinearAdamConfiguration/optionKeys``).
+/// declared with their defaults
+/// (``RidgeConfiguration/optionSpecs``, ``LinearAdamConfiguration/optionSpecs``).
 public enum EstimatorsPlugin {
     /// Adds both estimators to `registry`.
     public static func register(in registry: inout PluginRegistry) {
-        registry.register(estimator: RidgeEstimator.registryName) { options in
+        registry.register(estimator: RidgeEstimator.registryName, options: RidgeConfiguration.optionSpecs) { options in
             try RidgeEstimator(configuration: RidgeConfiguration(options: options.values))
         }
-        registry.register(estimator: LinearAdamEstimator.registryName) { options in
+        registry.register(estimator: LinearAdamEstimator.registryName, options: LinearAdamConfiguration.optionSpecs) {
+            options in
             try LinearAdamEstimator(configuration: LinearAdamConfiguration(options: options.values))
         }
     }

@@ -45,10 +45,21 @@ public struct LinearAdamConfiguration: EstimatorConfiguration {
         try validate()
     }
 
-    /// The option keys ``init(options:)`` understands (`t-max` 0 means "equal to epochs").
-    public static let optionKeys = [
-        "learning-rate", "beta1", "beta2", "epsilon", "epochs", "batch-size", "t-max", "seed", "max-steps",
+    /// The options ``init(options:)`` understands, with their defaults (the authors' run).
+    public static let optionSpecs = [
+        PluginOptionSpec("learning-rate", default: "2e-4", "peak learning rate (epoch 0)"),
+        PluginOptionSpec("beta1", default: "0.9", "Adam β₁"),
+        PluginOptionSpec("beta2", default: "0.999", "Adam β₂"),
+        PluginOptionSpec("epsilon", default: "1e-8", "Adam ε"),
+        PluginOptionSpec("epochs", default: "15", "passes over the training rows"),
+        PluginOptionSpec("batch-size", default: "64", "rows per optimiser step"),
+        PluginOptionSpec("t-max", default: "0", "cosine period in epochs (0: equal to epochs)"),
+        PluginOptionSpec("seed", default: "0", "seed of the initial M and of every epoch's batch order"),
+        PluginOptionSpec("max-steps", default: "0", "stop after this many optimiser steps (0: no limit)"),
     ]
+
+    /// The option keys ``init(options:)`` understands.
+    public static let optionKeys = optionSpecs.map(\.key)
 
     /// Checks every range; messages name the option.
     public func validate() throws(SteeringError) {

@@ -37,8 +37,17 @@ public struct RidgeConfiguration: EstimatorConfiguration {
         try validate()
     }
 
+    /// The options ``init(options:)`` understands, with their defaults.
+    public static let optionSpecs = [
+        PluginOptionSpec(
+            "lambdas", default: "1e-4,1e-3,1e-2,1e-1,1,10,100,1000", "candidate penalties, chosen by cross-validation"),
+        PluginOptionSpec("lambda", "one fixed penalty instead of the grid (no cross-validation)"),
+        PluginOptionSpec("folds", default: "5", "cross-validation folds (contiguous blocks of the training rows)"),
+        PluginOptionSpec("chunk-rows", default: "1024", "rows per streamed chunk of the one pass over the data"),
+    ]
+
     /// The option keys ``init(options:)`` understands.
-    public static let optionKeys = ["lambdas", "lambda", "folds", "chunk-rows"]
+    public static let optionKeys = optionSpecs.map(\.key)
 
     /// Whether λ is chosen by cross-validation (more than one candidate).
     public var crossValidates: Bool { lambdas.count > 1 }

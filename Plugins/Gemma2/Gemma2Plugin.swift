@@ -6,7 +6,12 @@ import TransformerRuntime
 /// precision of the weight matrices (default: the checkpoint's own).
 public enum Gemma2Plugin {
     public static func register(in registry: inout PluginRegistry) {
-        registry.register(backend: "gemma2", architectures: ["gemma2"]) { options in
+        registry.register(
+            backend: "gemma2", architectures: ["gemma2"],
+            options: [
+                PluginOptionSpec("weights", "resident precision f32, f16 or bf16 (default: in place from the file)")
+            ]
+        ) { options in
             var resident: WeightElement?
             if let name = options.values["weights"] {
                 guard let element = WeightElement(rawValue: name) else {

@@ -6,7 +6,13 @@ import SteeringNumerics
 /// `quantized=off` stops GGUF matrices from keeping the file's blocks for decoding.
 public enum Gemma3Plugin {
     public static func register(in registry: inout PluginRegistry) {
-        registry.register(backend: "gemma3", architectures: ["gemma3", "gemma3_text"]) { options in
+        registry.register(
+            backend: "gemma3", architectures: ["gemma3", "gemma3_text"],
+            options: [
+                PluginOptionSpec("weights", "resident precision f32, f16 or bf16 (default: in place from the file)"),
+                PluginOptionSpec("quantized", default: "on", "decode small batches from a GGUF file's own blocks"),
+            ]
+        ) { options in
             var resident: WeightElement?
             if let name = options.values["weights"] {
                 guard let element = WeightElement(rawValue: name) else {

@@ -4,13 +4,31 @@ import SteeringCore
 /// Registers the judges: `openai` (an OpenAI-compatible HTTP server) and the offline judges
 /// `coherence-loglik`, `lexicon` and `feature-activation`. Options are listed in Docs/Judges.md.
 public enum JudgesPlugin {
-    /// Option keys of each judge.
-    public static let optionKeys: [String: [String]] = [
-        "openai": OpenAIJudgeConfiguration.optionKeys,
-        "lexicon": ["lexicon", "lexicon-file", "saturation"],
-        "coherence-loglik": ["backend", "low", "high"],
-        "feature-activation": ["backend", "sae", "dictionary", "layer", "features", "reference"],
+    /// The options of each judge, with their defaults.
+    public static let optionSpecs: [String: [PluginOptionSpec]] = [
+        "openai": OpenAIJudgeConfiguration.optionSpecs,
+        "lexicon": [
+            PluginOptionSpec("lexicon", "comma-separated words and phrases"),
+            PluginOptionSpec("lexicon-file", "a file of words (commas or lines, # comments)"),
+            PluginOptionSpec("saturation", default: "3", "matches that score 10"),
+        ],
+        "coherence-loglik": [
+            PluginOptionSpec("backend", default: "gemma2", "the backend that loads the model at the path"),
+            PluginOptionSpec("low", "mean token log-likelihood scoring 0 (default: −log vocabulary size)"),
+            PluginOptionSpec("high", "mean token log-likelihood scoring 10 (default: max(−3, low/2))"),
+        ],
+        "feature-activation": [
+            PluginOptionSpec("backend", default: "gemma2", "the backend that loads the model at the path"),
+            PluginOptionSpec("sae", "the feature dictionary's file or folder (required)"),
+            PluginOptionSpec("dictionary", default: "jumprelu", "the dictionary plugin that loads it"),
+            PluginOptionSpec("layer", "the dictionary's layer, when its files do not say"),
+            PluginOptionSpec("features", "FEATURE[:WEIGHT],… (required)"),
+            PluginOptionSpec("reference", "the weighted activation that scores 10 (required)"),
+        ],
     ]
+
+    /// Option keys of each judge.
+    public static let optionKeys = optionSpecs.mapValues { $0.map(\.key) }
 
     /// Adds the judges to `registry`.
     ///
@@ -20,15 +38,15 @@ public enum JudgesPlugin {
     /// initialisers instead, to share it.
     public static func register(in registry: inout PluginRegistry) {
         let loaders = registry
-        registry.register(judge: "openai") { options in
+        registry.register(judge: "openai", options: optionSpecs["openai"]!) { options in
             try OpenAIJudge(configuration: OpenAIJudgeConfiguration(options: options))
         }
-        registry.register(judge: "lexicon") { options in
+        registry.register(judge: "lexicon", options: optionSpecs["lexicon"]!) { options in
             let reader = OptionReader(options: options, plugin: "lexicon")
             try reader.rejectUnknown(allowed: optionKeys["lexicon"]!)
             return try LexiconJudge(lexicon: lexicon(reader), saturation: reader.int("saturation") ?? 3)
         }
-        registry.register(judge: "coherence-loglik") { options in
+        registry.register(judge: "coherence-loglik", options: optionSpecs["coherence-loglik"]!) { options in
             let reader = OptionReader(options: options, plugin: "coherence-loglik")
             try reader.rejectUnknown(allowed: optionKeys["coherence-loglik"]!)
             let model = try loadModel(options, reader: reader, registry: loaders, judge: "coherence-loglik")
@@ -37,7 +55,7 @@ public enum JudgesPlugin {
             if let high = try reader.double("high") { anchors.high = high }
             return try CoherenceLogLikelihoodJudge(model: model, anchors: anchors)
         }
-        registry.register(judge: "feature-activation") { options in
+        registry.register(judge: "feature-activation", options: optionSpecs["feature-activation"]!) { options in
             let reader = OptionReader(options: options, plugin: "feature-activation")
             try reader.rejectUnknown(allowed: optionKeys["feature-activation"]!)
             let targets = try FeatureTarget.parseList(

@@ -71,10 +71,19 @@ public struct OpenAIJudgeConfiguration: Sendable, Hashable {
         try validate()
     }
 
-    /// Option keys understood by ``init(options:)``.
-    public static let optionKeys = [
-        "base-url", "model", "api-key-env", "timeout", "retries", "concurrency", "json-mode",
+    /// The options ``init(options:)`` reads, with their defaults.
+    public static let optionSpecs = [
+        PluginOptionSpec("base-url", default: "https://api.openai.com/v1", "an OpenAI-compatible endpoint"),
+        PluginOptionSpec("model", default: "gpt-4o-mini", "the judge model"),
+        PluginOptionSpec("api-key-env", default: "OPENAI_API_KEY", "environment variable holding the key"),
+        PluginOptionSpec("timeout", default: "20", "seconds per call"),
+        PluginOptionSpec("retries", default: "3", "extra attempts after a timeout, 429, 5xx or broken connection"),
+        PluginOptionSpec("concurrency", default: "8", "requests in flight"),
+        PluginOptionSpec("json-mode", default: "true", "ask the endpoint for a JSON object"),
     ]
+
+    /// Option keys understood by ``init(options:)``.
+    public static let optionKeys = optionSpecs.map(\.key)
 
     /// Checks every field; messages name the option to fix.
     public func validate() throws(SteeringError) {

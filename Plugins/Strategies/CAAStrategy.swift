@@ -23,6 +23,14 @@ public struct CAAStrategy: SteeringStrategy {
     public let version = 1
     public let requirements: Set<StrategyRequirement> = [.model, .contrastivePrompts]
 
+    /// The options ``makeVector(_:)`` reads, with their defaults.
+    public static let optionSpecs = [
+        PluginOptionSpec("positions", default: "all", "positions averaged: all, or last (the last token only)"),
+        PluginOptionSpec("bos", default: "true", "include the <bos> position"),
+        PluginOptionSpec("normalize", default: "true", "scale the difference of means to unit norm"),
+        PluginOptionSpec("batchSize", default: "8", "prompts per forward pass (does not change the result)"),
+    ]
+
     public init() {}
 
     /// Builds the (normalised) difference of mean activations.
@@ -31,7 +39,7 @@ public struct CAAStrategy: SteeringStrategy {
     public func makeVector(_ inputs: StrategyInputs) throws -> SteeringVector {
         try checkRequirements(inputs)
         var reader = try StrategyOptionReader(
-            strategy: name, options: inputs.options, accepted: ["positions", "bos", "normalize", "batchSize"])
+            strategy: name, options: inputs.options, accepted: Self.optionSpecs.map(\.key))
         let lastOnly = try reader.choice("positions", default: "all", choices: ["all", "last"]) == "last"
         let includeBOS = try reader.bool("bos", default: true)
         let normalize = try reader.bool("normalize", default: true)

@@ -1,5 +1,5 @@
-import SteeringNumerics
 import SteeringCore
+import SteeringNumerics
 
 /// Solves the estimator for the input that would produce the target (the method's pseudoinverse ablation).
 ///
@@ -24,6 +24,12 @@ public struct PseudoinverseStrategy: SteeringStrategy {
     public let version = 1
     public let requirements: Set<StrategyRequirement> = [.effectModel, .targets]
 
+    /// The options ``makeVector(_:)`` reads, with their defaults.
+    public static let optionSpecs = [
+        PluginOptionSpec("normalize", default: "true", "scale the solution to unit norm"),
+        PluginOptionSpec("rcond", "singular values below rcond × the largest are cut (default: max(d) × float ε)"),
+    ]
+
     private let cache = EstimatorMemo<ThinSVD>()
 
     public init() {}
@@ -34,7 +40,7 @@ public struct PseudoinverseStrategy: SteeringStrategy {
     public func makeVector(_ inputs: StrategyInputs) throws -> SteeringVector {
         try checkRequirements(inputs)
         var reader = try StrategyOptionReader(
-            strategy: name, options: inputs.options, accepted: ["normalize", "rcond"])
+            strategy: name, options: inputs.options, accepted: Self.optionSpecs.map(\.key))
         let normalize = try reader.bool("normalize", default: true)
         let effect = inputs.effectModel!
         let defaultCutoff = Double(max(effect.inputWidth, effect.outputWidth)) * Double(Float.ulpOfOne)

@@ -19,6 +19,11 @@ public struct RotationStrategy: SteeringStrategy {
     public let version = 1
     public let requirements: Set<StrategyRequirement> = [.effectModel, .dictionary, .targets]
 
+    /// The options ``makeVector(_:)`` reads, with their defaults.
+    public static let optionSpecs = [
+        PluginOptionSpec("subtractBias", default: "true", "subtract the direction of M·b (the paper's step 4)")
+    ]
+
     private let cache = EstimatorMemo<Matrix>()
 
     public init() {}
@@ -29,7 +34,8 @@ public struct RotationStrategy: SteeringStrategy {
     ///   width differs from the dictionary's, or a zero result; ``NumericsError`` if the SVD fails.
     public func makeVector(_ inputs: StrategyInputs) throws -> SteeringVector {
         try checkRequirements(inputs)
-        var reader = try StrategyOptionReader(strategy: name, options: inputs.options, accepted: ["subtractBias"])
+        var reader = try StrategyOptionReader(
+            strategy: name, options: inputs.options, accepted: Self.optionSpecs.map(\.key))
         let subtractBias = try reader.bool("subtractBias", default: true)
         let effect = inputs.effectModel!, dictionary = inputs.dictionary!
         try TargetChecks.checkWidths(inputs, strategy: name)

@@ -12,6 +12,9 @@ public struct SAEDirectStrategy: SteeringStrategy {
     public let version = 1
     public let requirements: Set<StrategyRequirement> = [.dictionary, .targets]
 
+    /// The options ``makeVector(_:)`` reads: none.
+    public static let optionSpecs: [PluginOptionSpec] = []
+
     public init() {}
 
     /// Builds `normalise(Σ_i w_i·W_dec[i])`.
@@ -20,7 +23,8 @@ public struct SAEDirectStrategy: SteeringStrategy {
     ///   or weights that cancel to the zero vector.
     public func makeVector(_ inputs: StrategyInputs) throws -> SteeringVector {
         try checkRequirements(inputs)
-        let reader = try StrategyOptionReader(strategy: name, options: inputs.options, accepted: [])
+        let reader = try StrategyOptionReader(
+            strategy: name, options: inputs.options, accepted: Self.optionSpecs.map(\.key))
         let dictionary = inputs.dictionary!
         try TargetChecks.checkWidths(inputs, strategy: name)
         try TargetChecks.check(

@@ -19,6 +19,11 @@ public struct SAETSStrategy: SteeringStrategy {
     public let version = 1
     public let requirements: Set<StrategyRequirement> = [.effectModel, .targets]
 
+    /// The options ``makeVector(_:)`` reads, with their defaults.
+    public static let optionSpecs = [
+        PluginOptionSpec("lambda", default: "1", "weight of the bias direction subtracted (1: the paper; 0: û alone)")
+    ]
+
     public init() {}
 
     /// Builds `normalise(normalise(M·t) − λ·normalise(M·b))`.
@@ -27,7 +32,8 @@ public struct SAETSStrategy: SteeringStrategy {
     ///   non-finite `lambda`, or inputs for which `M·t` or the result is zero.
     public func makeVector(_ inputs: StrategyInputs) throws -> SteeringVector {
         try checkRequirements(inputs)
-        var reader = try StrategyOptionReader(strategy: name, options: inputs.options, accepted: ["lambda"])
+        var reader = try StrategyOptionReader(
+            strategy: name, options: inputs.options, accepted: Self.optionSpecs.map(\.key))
         let lambda = try reader.double("lambda", default: 1)
         let effect = inputs.effectModel!
         try TargetChecks.checkWidths(inputs, strategy: name)

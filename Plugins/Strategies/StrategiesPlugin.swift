@@ -7,10 +7,10 @@ import SteeringCore
 /// option with the value used) for the caller's recipe.
 public enum StrategiesPlugin {
     public static func register(in registry: inout PluginRegistry) {
-        registry.register(strategy: "caa") { _ in CAAStrategy() }
-        registry.register(strategy: "sae-direct") { _ in SAEDirectStrategy() }
-        registry.register(strategy: "sae-ts") { _ in SAETSStrategy() }
-        registry.register(strategy: "pinv") { _ in PseudoinverseStrategy() }
-        registry.register(strategy: "rotation") { _ in RotationStrategy() }
+        registry.register(strategy: "caa", options: CAAStrategy.optionSpecs) { _ in CAAStrategy() }
+        registry.register(strategy: "sae-direct", options: SAEDirectStrategy.optionSpecs) { _ in SAEDirectStrategy() }
+        registry.register(strategy: "sae-ts", options: SAETSStrategy.optionSpecs) { _ in SAETSStrategy() }
+        registry.register(strategy: "pinv", options: PseudoinverseStrategy.optionSpecs) { _ in PseudoinverseStrategy() }
+        registry.register(strategy: "rotation", options: RotationStrategy.optionSpecs) { _ in RotationStrategy() }
     }
 }

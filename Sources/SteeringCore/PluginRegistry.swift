@@ -19,6 +19,40 @@ public struct PluginOptions: Sendable, Hashable {
     }
 }
 
+/// The kinds of plugin the registry holds.
+public enum PluginKind: String, Sendable, CaseIterable {
+    case backend, dictionary, estimator, strategy, judge
+
+    /// How messages and listings name the kind.
+    public var title: String {
+        switch self {
+        case .backend: "model backend"
+        case .dictionary: "feature dictionary"
+        case .estimator: "estimator"
+        case .strategy: "strategy"
+        case .judge: "judge"
+        }
+    }
+}
+
+/// A setting a plugin declares when it registers: `steer plugins` lists it with its default, and the
+/// CLI sets it by name (`--estimator-option linear-adam.epochs=30`) without knowing the plugin.
+public struct PluginOptionSpec: Sendable, Hashable {
+    /// The option's key.
+    public let key: String
+    /// The value used when the option is not given, as text; `nil` when there is none (the option is
+    /// required, or its absence means something the help says).
+    public let defaultValue: String?
+    /// One line saying what it does.
+    public let help: String
+
+    public init(_ key: String, default defaultValue: String? = nil, _ help: String) {
+        self.key = key
+        self.defaultValue = defaultValue
+        self.help = help
+    }
+}
+
 /// The table of every plugin, keyed by stable names. Immutable after construction; built once in
 /// the composition root (`SteeringPlugins`).
 public struct PluginRegistry: Sendable {
@@ -35,6 +69,8 @@ public struct PluginRegistry: Sendable {
     private var estimators: [String: EstimatorCreator] = [:]
     private var strategies: [String: StrategyCreator] = [:]
     private var judges: [String: JudgeCreator] = [:]
+    /// The options each plugin declared, by kind and name.
+    private var declared: [PluginKind: [String: [PluginOptionSpec]]] = [:]
 
     public init() {}
 
@@ -42,10 +78,12 @@ public struct PluginRegistry: Sendable {
     /// Hugging Face config.json, `general.architecture` values of a GGUF file) so that a checkpoint
     /// finds its backend by itself. Registering a name or an architecture twice is a programming error.
     public mutating func register(
-        backend name: String, architectures handled: [String] = [], _ create: @escaping BackendCreator
+        backend name: String, architectures handled: [String] = [], options: [PluginOptionSpec] = [],
+        _ create: @escaping BackendCreator
     ) {
         precondition(backends[name] == nil, "backend '\(name)' registered twice")
         backends[name] = create
+        declare(.backend, name, options)
         for architecture in handled {
             precondition(architectures[architecture] == nil, "architecture '\(architecture)' registered twice")
             architectures[architecture] = name
@@ -64,28 +102,81 @@ public struct PluginRegistry: Sendable {
         return name
     }
 
-    /// Registers a feature dictionary loader.
-    public mutating func register(dictionary name: String, _ create: @escaping DictionaryCreator) {
+    /// Registers a feature dictionary loader and the options it declares.
+    public mutating func register(
+        dictionary name: String, options: [PluginOptionSpec] = [], _ create: @escaping DictionaryCreator
+    ) {
         precondition(dictionaries[name] == nil, "dictionary '\(name)' registered twice")
         dictionaries[name] = create
+        declare(.dictionary, name, options)
     }
 
-    /// Registers an effect estimator.
-    public mutating func register(estimator name: String, _ create: @escaping EstimatorCreator) {
+    /// Registers an effect estimator and the options it declares.
+    public mutating func register(
+        estimator name: String, options: [PluginOptionSpec] = [], _ create: @escaping EstimatorCreator
+    ) {
         precondition(estimators[name] == nil, "estimator '\(name)' registered twice")
         estimators[name] = create
+        declare(.estimator, name, options)
     }
 
-    /// Registers a steering strategy.
-    public mutating func register(strategy name: String, _ create: @escaping StrategyCreator) {
+    /// Registers a steering strategy and the options its ``SteeringStrategy/makeVector(_:)`` reads
+    /// from ``StrategyInputs/options``.
+    public mutating func register(
+        strategy name: String, options: [PluginOptionSpec] = [], _ create: @escaping StrategyCreator
+    ) {
         precondition(strategies[name] == nil, "strategy '\(name)' registered twice")
         strategies[name] = create
+        declare(.strategy, name, options)
     }
 
-    /// Registers a judge.
-    public mutating func register(judge name: String, _ create: @escaping JudgeCreator) {
+    /// Registers a judge and the options it declares.
+    public mutating func register(
+        judge name: String, options: [PluginOptionSpec] = [], _ create: @escaping JudgeCreator
+    ) {
         precondition(judges[name] == nil, "judge '\(name)' registered twice")
         judges[name] = create
+        declare(.judge, name, options)
+    }
+
+    private mutating func declare(_ kind: PluginKind, _ name: String, _ options: [PluginOptionSpec]) {
+        precondition(Set(options.map(\.key)).count == options.count, "\(kind.title) '\(name)' declares a key twice")
+        declared[kind, default: [:]][name] = options
+    }
+
+    /// Sorted names of the registered plugins of `kind`.
+    public func names(of kind: PluginKind) -> [String] {
+        switch kind {
+        case .backend: backendNames
+        case .dictionary: dictionaryNames
+        case .estimator: estimatorNames
+        case .strategy: strategyNames
+        case .judge: judgeNames
+        }
+    }
+
+    /// The options the plugin `name` of `kind` declared, in its order.
+    /// - Throws: ``SteeringError/unknownPlugin(kind:name:available:)`` listing the registered names.
+    public func options(of kind: PluginKind, named name: String) throws(SteeringError) -> [PluginOptionSpec] {
+        guard let options = declared[kind]?[name] else {
+            throw .unknownPlugin(kind: kind.title, name: name, available: names(of: kind))
+        }
+        return options
+    }
+
+    /// Checks `keys` against the options the plugin declared.
+    /// - Throws: ``SteeringError/invalidArgument(what:problem:)`` naming the first undeclared key and
+    ///   listing the declared ones, or ``SteeringError/unknownPlugin(kind:name:available:)``.
+    public func checkOptionKeys(_ keys: some Sequence<String>, of kind: PluginKind, named name: String)
+        throws(SteeringError)
+    {
+        let declared = try options(of: kind, named: name).map(\.key)
+        for key in keys where !declared.contains(key) {
+            throw .invalidArgument(
+                what: "\(kind.title) '\(name)' option '\(key)'",
+                problem: declared.isEmpty
+                    ? "it takes no options" : "unknown; its options are \(declared.joined(separator: ", "))")
+        }
     }
 
     /// Sorted names of the registered backends, dictionaries, estimators, strategies and judges.

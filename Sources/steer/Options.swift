@@ -94,3 +94,33 @@ func parseLayerList(_ text: String?) throws -> [Int] {
 func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
 }
+
+/// Parses `NAME.KEY=VALUE` settings of plugins of one kind (`--estimator-option linear-adam.epochs=30`)
+/// into values per plugin name, checking each name and key against what the plugin declared (`steer
+/// plugins` lists them). `flag` names the option in messages.
+func pluginOptionValues(_ assignments: [String], kind: PluginKind, flag: String) throws -> [String: [String: String]] {
+    var values = [String: [String: String]]()
+    for assignment in assignments {
+        guard let equals = assignment.firstIndex(of: "="), let dot = assignment[..<equals].firstIndex(of: "."),
+            dot > assignment.startIndex, assignment.index(after: dot) < equals
+        else {
+            throw ValidationError("\(flag) '\(assignment)': expected NAME.KEY=VALUE, e.g. \(flag) sae-ts.lambda=0.5.")
+        }
+        let name = String(assignment[..<dot]), key = String(assignment[assignment.index(after: dot)..<equals])
+        try PluginRegistry.standard.checkOptionKeys([key], of: kind, named: name)
+        let value = String(assignment[assignment.index(after: equals)...])
+        if let earlier = values[name]?[key], earlier != value {
+            throw ValidationError("\(flag) sets \(name).\(key) twice ('\(earlier)' and '\(value)').")
+        }
+        values[name, default: [:]][key] = value
+    }
+    return values
+}
+
+/// Refuses settings for plugins that are not being used: they would be silently ignored.
+func checkPluginOptionsApply(_ values: [String: [String: String]], to used: [String], flag: String) throws {
+    for name in values.keys.sorted() where !used.contains(name) {
+        throw ValidationError(
+            "\(flag) \(name).…: \(name) is not being used here (\(used.joined(separator: ", "))).")
+    }
+}

@@ -14,7 +14,7 @@ struct Steer: AsyncParsableCommand {
         subcommands: [
             Tokenize.self, Forward.self, Generate.self, Features.self, SAECommand.self, EffectsCommand.self,
             EstimatorsCommand.self, VectorCommand.self, TasksCommand.self, Evaluate.self, Demo.self, Store.self,
-            Bench.self, Serve.self, Activations.self,
+            Bench.self, Serve.self, Activations.self, PluginsCommand.self,
         ])
 
     /// Checks `STEER_KERNEL_LEVEL` before any command runs: a value that names no level stops here

@@ -98,6 +98,51 @@ struct EstimatorCLITests {
             #expect(tooBig.status != 0 && tooBig.stderr.contains("no training row"), "\(tooBig.stderr)")
             let missing = try steer("estimators", "fit", "--estimator", "ridge", "--dataset", "no/such/alias")
             #expect(missing.status != 0 && missing.stderr.contains("no/such/alias"), "\(missing.stderr)")
+
+            // Any declared option by name; undeclared keys, unknown estimators and disagreeing flags are refused.
+            expectSuccess(
+                try steer(
+                    "estimators", "fit", "--estimator", "linear-adam", "--dataset", file, "--validation-size", "10",
+                    "--estimator-option", "linear-adam.epochs=2", "--estimator-option", "linear-adam.batch-size=8"),
+                "Fitted linear-adam")
+            let undeclared = try steer(
+                "estimators", "fit", "--estimator", "linear-adam", "--dataset", file, "--estimator-option",
+                "linear-adam.epoch=2")
+            #expect(
+                undeclared.status != 0 && undeclared.stderr.contains("estimator 'linear-adam' option 'epoch'")
+                    && undeclared.stderr.contains("its options are learning-rate"), "\(undeclared.stderr)")
+            let unknownName = try steer(
+                "estimators", "fit", "--estimator", "ridge", "--dataset", file, "--estimator-option", "lasso.alpha=1")
+            #expect(
+                unknownName.status != 0 && unknownName.stderr.contains("available: linear-adam, ridge"),
+                "\(unknownName.stderr)")
+            let disagree = try steer(
+                "estimators", "fit", "--estimator", "linear-adam", "--dataset", file, "--epochs", "3",
+                "--estimator-option", "linear-adam.epochs=4")
+            #expect(disagree.status != 0 && disagree.stderr.contains("disagree"), "\(disagree.stderr)")
+            let malformed = try steer(
+                "estimators", "fit", "--estimator", "ridge", "--dataset", file, "--estimator-option", "folds=3")
+            #expect(malformed.status != 0 && malformed.stderr.contains("NAME.KEY=VALUE"), "\(malformed.stderr)")
         }
+    }
+
+    @Test("steer plugins lists every kind with each plugin's options and defaults")
+    func pluginListing() throws {
+        guard let steer = BuiltProduct.steer() else { return }
+        let listing = try Subprocess.run(steer, ["plugins"], timeout: 60)
+        #expect(listing.status == 0, "\(listing.stderr)")
+        for fragment in [
+            "backend plugins", "gemma3", "quantized", "dictionary plugins", "jumprelu", "estimator plugins",
+            "linear-adam", "ridge", "strategy plugins", "sae-ts", "sae-direct  (no options)", "judge plugins", "openai",
+            "gpt-4o-mini",
+        ] {
+            #expect(listing.stdout.contains(fragment), "lacks '\(fragment)': \(listing.stdout)")
+        }
+        #expect(listing.stdout.range(of: #"epochs\s+15\s"#, options: .regularExpression) != nil)
+        #expect(listing.stdout.range(of: #"lambda\s+1\s"#, options: .regularExpression) != nil)
+        let one = try Subprocess.run(steer, ["plugins", "--kind", "strategy"], timeout: 60)
+        #expect(one.status == 0 && !one.stdout.contains("linear-adam") && one.stdout.contains("rotation"))
+        let bad = try Subprocess.run(steer, ["plugins", "--kind", "widget"], timeout: 60)
+        #expect(bad.status != 0 && bad.stderr.contains("backend, dictionary, estimator, strategy, judge"))
     }
 }

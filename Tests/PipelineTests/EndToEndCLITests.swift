@@ -1,5 +1,6 @@
 import Foundation
 import SteeringTestSupport
+import TensorFormats
 import Testing
 
 /// The whole method through the CLI on the tiny fixtures: measure → export → fit → make vectors →
@@ -65,6 +66,28 @@ struct EndToEndCLITests {
         #expect(html.contains("Does SAE-TS beat SAE-direct and CAA?"))
         let again = try run(evaluateArguments)
         #expect(again.status == 0 && again.stderr.contains("0 computed now"), "\(again.stderr)")
+
+        // Strategy options by plugin name: sae-ts with λ = 0 is another vector, and evaluate forwards it
+        // (its cells at scales 4 and 8 are new; at scale 0 every vector shares the unsteered cell).
+        let lambdaZero = try run(
+            [
+                "vector", "make", "--strategy", "sae-ts", "--task", dir + "/task.json", "--estimator", "est", "--out",
+                dir + "/sae-ts-0.npy", "--strategy-option", "sae-ts.lambda=0",
+            ])
+        #expect(lambdaZero.status == 0, "\(lambdaZero.stderr)")
+        #expect(try NPY.read(path: dir + "/sae-ts-0.npy").floats() != NPY.read(path: dir + "/sae-ts.npy").floats())
+        let forwarded = try run(evaluateArguments + ["--strategy-option", "sae-ts.lambda=0"])
+        #expect(forwarded.status == 0 && forwarded.stderr.contains("2 computed now"), "\(forwarded.stderr)")
+        let undeclared = try run(
+            [
+                "vector", "make", "--strategy", "sae-ts", "--task", dir + "/task.json", "--estimator", "est",
+                "--strategy-option", "sae-ts.mu=1",
+            ])
+        #expect(
+            undeclared.status != 0 && undeclared.stderr.contains("strategy 'sae-ts' option 'mu'")
+                && undeclared.stderr.contains("its options are lambda"), "\(undeclared.stderr)")
+        let unused = try run(evaluateArguments + ["--strategy-option", "pinv.rcond=0.1"])
+        #expect(unused.status != 0 && unused.stderr.contains("pinv is not being used"), "\(unused.stderr)")
 
         let unknown = try run(["vector", "make", "--strategy", "magic", "--target", "1", "--sae", sae])
         #expect(unknown.status != 0 && unknown.stderr.contains("available: caa"), "\(unknown.stderr)")

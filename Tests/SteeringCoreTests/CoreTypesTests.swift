@@ -70,6 +70,62 @@ struct CoreTypesTests {
         }
     }
 
+    @Test("every plugin declares its options; undeclared keys are refused naming the declared ones")
+    func declaredOptions() throws {
+        let registry = PluginRegistry.standard
+        for kind in PluginKind.allCases {
+            #expect(!registry.names(of: kind).isEmpty)
+            for name in registry.names(of: kind) { _ = try registry.options(of: kind, named: name) }
+        }
+        #expect(try registry.options(of: .strategy, named: "sae-ts").map(\.key) == ["lambda"])
+        #expect(try registry.options(of: .strategy, named: "sae-ts").first?.defaultValue == "1")
+        try registry.checkOptionKeys(["epochs", "seed"], of: .estimator, named: "linear-adam")
+        #expect(throws: SteeringError.self) { try registry.checkOptionKeys(["mu"], of: .strategy, named: "sae-ts") }
+        #expect(throws: SteeringError.self) { try registry.checkOptionKeys(["x"], of: .strategy, named: "sae-direct") }
+        #expect(throws: SteeringError.self) { try registry.options(of: .judge, named: "oracle") }
+        do {
+            try registry.checkOptionKeys(["epoch"], of: .estimator, named: "linear-adam")
+        } catch {
+            #expect("\(error)".contains("option 'epoch'") && "\(error)".contains("its options are learning-rate"))
+        }
+        // The declarations are the plugins' own lists: every declared default is accepted as given, and
+        // an undeclared key is refused by the plugin itself with exactly the declared keys.
+        for name in registry.names(of: .estimator) {
+            let options = try registry.options(of: .estimator, named: name)
+            var values = [String: String]()
+            for option in options { if let value = option.defaultValue { values[option.key] = value } }
+            _ = try registry.estimator(name, PluginOptions(values: values))
+            #expect(throws: SteeringError.self) { try registry.estimator(name, PluginOptions(values: ["zz": "1"])) }
+        }
+        // Every input any strategy needs, so that the option check is what fails.
+        var inputs = StrategyInputs(site: ActivationSite(layer: 1))
+        inputs.model = try registry.backend("gemma2", PluginOptions(path: fixturePath("gemma2/tiny-f32")))
+        inputs.dictionary = try registry.dictionary(
+            "jumprelu", PluginOptions(path: fixturePath("sae/gemma_scope/layer_1/width_256/average_l0_20")))
+        var rng = SeededGenerator(seed: 1)
+        inputs.effectModel = LinearEffectModel(
+            weight: Matrix(
+                rows: 64, columns: 256, values: (0..<(64 * 256)).map { _ in Float.random(in: -1...1, using: &rng) }),
+            bias: (0..<256).map { _ in Float.random(in: -1...1, using: &rng) })
+        inputs.targets = [FeatureTarget(feature: 3)]
+        inputs.positivePrompts = ["the cat"]
+        inputs.negativePrompts = ["the house"]
+        for name in registry.names(of: .strategy) {
+            let strategy = try registry.strategy(name)
+            _ = try strategy.makeVector(inputs)
+            var extra = inputs
+            extra.options = ["zz": .string("1")]
+            let declared = try registry.options(of: .strategy, named: name).map(\.key).sorted()
+            let error = #expect(throws: SteeringError.self, "\(name) accepted an undeclared option") {
+                try strategy.makeVector(extra)
+            }
+            let text = error.map { "\($0)" } ?? ""
+            #expect(
+                text.contains(declared.isEmpty ? "takes no options" : "accepted: \(declared.joined(separator: ", "))"),
+                "\(name): \(text)")
+        }
+    }
+
     @Test("progress formatting")
     func progressFormatting() {
         #expect(ProgressReporter.formatDuration(3725) == "1h02m")

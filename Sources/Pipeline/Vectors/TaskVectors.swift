@@ -8,15 +8,19 @@ public struct TaskVectors: Sendable {
     public let model: any ModelBackend
     public let dictionary: any FeatureDictionary
     public let estimator: (key: ContentDigest, model: LinearEffectModel)?
+    /// Options per strategy name, set on top of what a task gives (`lambda` of `sae-ts`, say).
+    public let strategyOptions: [String: [String: RecipeValue]]
 
     public init(
         store: ArtifactStore, model: any ModelBackend, dictionary: any FeatureDictionary,
-        estimator: (key: ContentDigest, model: LinearEffectModel)?
+        estimator: (key: ContentDigest, model: LinearEffectModel)?,
+        strategyOptions: [String: [String: RecipeValue]] = [:]
     ) {
         self.builder = VectorBuilder(store: store)
         self.model = model
         self.dictionary = dictionary
         self.estimator = estimator
+        self.strategyOptions = strategyOptions
     }
 
     /// The inputs `strategy` gets for `task`.
@@ -25,6 +29,7 @@ public struct TaskVectors: Sendable {
         inputs.model = model
         inputs.dictionary = dictionary
         inputs.effectModel = estimator?.model
+        inputs.options.merge(strategyOptions[strategy.name] ?? [:]) { _, given in given }
         return inputs
     }
 

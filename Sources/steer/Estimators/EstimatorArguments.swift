@@ -57,9 +57,30 @@ struct EstimatorHyperparameters: ParsableArguments {
     @Option(help: "ridge: one fixed penalty (no cross-validation).") var lambda: Double?
     @Option(help: "ridge: cross-validation folds (default 5).") var folds: Int?
     @Option(help: "ridge: rows per streamed chunk (default 1024).") var chunkRows: Int?
+    @Option(
+        name: .customLong("estimator-option"),
+        help: ArgumentHelp(
+            "Any estimator's option as NAME.KEY=VALUE (repeatable), e.g. linear-adam.epochs=300.",
+            discussion: "`steer plugins` lists every estimator's options and defaults."))
+    var estimatorOptions: [String] = []
 
-    /// Option values per estimator name.
-    var values: [String: [String: String]] {
+    /// Option values per estimator name: the flags above, then `--estimator-option` (a key set both
+    /// ways to different values is an error).
+    func values() throws -> [String: [String: String]] {
+        var table = flagValues
+        for (name, options) in try pluginOptionValues(estimatorOptions, kind: .estimator, flag: "--estimator-option") {
+            for (key, value) in options {
+                if let flag = table[name]?[key], flag != value {
+                    throw ValidationError("--\(key) \(flag) and --estimator-option \(name).\(key)=\(value) disagree.")
+                }
+                table[name, default: [:]][key] = value
+            }
+        }
+        return table
+    }
+
+    /// Option values per estimator name from the dedicated flags.
+    private var flagValues: [String: [String: String]] {
         var adam: [String: String] = [:], ridge: [String: String] = [:]
         func set(_ table: inout [String: String], _ key: String, _ value: (some CustomStringConvertible)?) {
             if let value { table[key] = value.description }
@@ -82,7 +103,7 @@ struct EstimatorHyperparameters: ParsableArguments {
 
     /// Creates the named estimators from the registry; flags for an estimator not named are an error.
     func makeEstimators(_ names: [String]) throws -> [any EffectEstimator] {
-        let table = values
+        let table = try values()
         for (estimator, options) in table where !options.isEmpty && !names.contains(estimator) {
             throw ValidationError(
                 "--\(options.keys.sorted().joined(separator: ", --")) only apply to \(estimator), "

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
-import SteeringNumerics
 import Pipeline
 import SteeringCore
+import SteeringNumerics
 
 /// `steer estimators bench`: time the estimators on a synthetic dataset of a given size.
 struct EstimatorsBench: AsyncParsableCommand {
@@ -51,7 +51,7 @@ struct EstimatorsBench: AsyncParsableCommand {
         }
         let training = Array(0..<(samples - validationSize))
         let names = estimators.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        var table = hyperparameters.values
+        var table = try hyperparameters.values()
         if names.contains("linear-adam"), adamSteps > 0, table["linear-adam"]?["max-steps"] == nil {
             table["linear-adam", default: [:]]["max-steps"] = String(adamSteps)
         }

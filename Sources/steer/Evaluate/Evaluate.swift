@@ -25,6 +25,11 @@ struct Evaluate: AsyncParsableCommand {
     @Option(help: "Comma-separated strategies.")
     var strategies = "caa,sae-direct,sae-ts"
 
+    @Option(
+        name: .customLong("strategy-option"),
+        help: "Strategy option as NAME.KEY=VALUE (repeatable), e.g. sae-ts.lambda=0.5; `steer plugins` lists them.")
+    var strategyOptions: [String] = []
+
     @Option(help: "Scales START:STEP:END.")
     var scales = "0:20:300"
 
@@ -59,12 +64,16 @@ struct Evaluate: AsyncParsableCommand {
             try tasks.map { try $0.split(separator: ",").map { try TaskCatalog.load(String($0)) } }
             ?? TaskCatalog.builtins()
         let strategyList = try strategies.split(separator: ",").map { try PluginRegistry.standard.strategy(String($0)) }
+        let named = try pluginOptionValues(strategyOptions, kind: .strategy, flag: "--strategy-option")
+        try checkPluginOptionsApply(named, to: strategyList.map(\.name), flag: "--strategy-option")
         let estimatorModel = try estimator.map { try EstimatorReference.resolve($0, store: store) }
         let settings = EvaluationSettings(
             site: site, scales: try parseScales(scales), samples: samples, prompt: prompt, maxNewTokens: maxNewTokens,
             seed: seed)
-        let subjects = try TaskVectors(store: store, model: backend, dictionary: dictionary, estimator: estimatorModel)
-            .subjects(tasks: taskList, strategies: strategyList)
+        let subjects = try TaskVectors(
+            store: store, model: backend, dictionary: dictionary, estimator: estimatorModel,
+            strategyOptions: named.mapValues { $0.mapValues { .string($0) } }
+        ).subjects(tasks: taskList, strategies: strategyList)
         let runner = try EvaluationRunner(
             model: backend, store: store, settings: settings,
             behaviourJudges: try judges.behaviour(tasks: taskList, model: backend, dictionary: dictionary),

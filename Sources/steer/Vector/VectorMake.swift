@@ -37,6 +37,11 @@ struct VectorMake: AsyncParsableCommand {
     @Option(name: .customLong("option"), help: "Strategy option KEY=VALUE (repeatable), e.g. lambda=0.5.")
     var options: [String] = []
 
+    @Option(
+        name: .customLong("strategy-option"),
+        help: "Strategy option as NAME.KEY=VALUE (repeatable), e.g. sae-ts.lambda=0.5; `steer plugins` lists them.")
+    var strategyOptions: [String] = []
+
     @Option(help: "Write the vector here as .npy.")
     var out: String?
 
@@ -67,6 +72,9 @@ struct VectorMake: AsyncParsableCommand {
             }
             inputs.options[String(option[..<equals])] = .string(String(option[option.index(after: equals)...]))
         }
+        let named = try pluginOptionValues(strategyOptions, kind: .strategy, flag: "--strategy-option")
+        try checkPluginOptionsApply(named, to: [strategy.name], flag: "--strategy-option")
+        for (key, value) in named[strategy.name] ?? [:] { inputs.options[key] = .string(value) }
         let built = try VectorBuilder(store: store).build(
             strategy: strategy, inputs: inputs, estimatorKey: estimatorModel?.key, task: loadedTask?.name)
         if let alias { _ = try store.setAlias(alias, to: built.key) }
