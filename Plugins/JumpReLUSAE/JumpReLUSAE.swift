@@ -1,6 +1,6 @@
 import Foundation
-import SteeringNumerics
 import SteeringCore
+import SteeringNumerics
 
 /// Parameters of a JumpReLU SAE in the Gemma Scope layout.
 public struct JumpReLUParameters: Sendable, Equatable {
@@ -121,20 +121,19 @@ public final class JumpReLUSAE: FeatureDictionary {
         return Matrix(stacking: rows, columns: descriptor.inputWidth)
     }
 
-    /// The Euclidean norm of every decoder row.
-    public func decoderRowNorms() -> [Float] {
-        (0..<descriptor.featureCount).map { Vector.norm(parameters.decoder.row($0)) }
-    }
-
-    /// Non-zero features of each row, largest first, at most `limit` per row.
-    public func encodeSparse(_ activations: Matrix, limit: Int = .max) throws -> [[(feature: Int, value: Float)]] {
-        let dense = try encode(activations)
-        return (0..<dense.rows).map { r in
-            var active = [(feature: Int, value: Float)]()
-            for j in 0..<dense.columns where dense[r, j] != 0 { active.append((j, dense[r, j])) }
-            active.sort { $0.value > $1.value || ($0.value == $1.value && $0.feature < $1.feature) }
-            return Array(active.prefix(limit))
-        }
+    /// Its path and the spread of its thresholds.
+    public var details: [(label: String, value: String)] {
+        let theta = parameters.threshold.sorted()
+        return [
+            ("path", path.isEmpty ? "(in memory)" : path),
+            (
+                "thresholds",
+                String(
+                    format: "min %.6f, median %.6f, max %.6f", theta.first ?? 0,
+                    theta.isEmpty ? 0 : theta[theta.count / 2],
+                    theta.last ?? 0)
+            ),
+        ]
     }
 
     private func checkWidth(_ got: Int, expected: Int, what: String) throws {

@@ -42,9 +42,32 @@ public protocol FeatureDictionary: Sendable {
     /// Decoder directions of `features`, one row each (`[k, inputWidth]`), unnormalised.
     /// - Throws: ``SteeringError/indexOutOfRange(what:index:validRange:)`` for an unknown feature.
     func decoderRows(_ features: [Int]) throws -> Matrix
+
+    /// Facts particular to this kind of dictionary, as labelled lines (`steer sae info` prints them
+    /// after the descriptor): where it was loaded from, its thresholds, … Empty by default.
+    var details: [(label: String, value: String)] { get }
 }
 
 extension FeatureDictionary {
+    public var details: [(label: String, value: String)] { [] }
+
+    /// The norm of every feature's decoder row.
+    public func decoderRowNorms() throws -> [Float] {
+        let rows = try decoderRows(Array(0..<descriptor.featureCount))
+        return (0..<rows.rows).map { Vector.norm(rows.row($0)) }
+    }
+
+    /// Non-zero features of each row, largest first (ties by feature id), at most `limit` per row.
+    public func encodeSparse(_ activations: Matrix, limit: Int = .max) throws -> [[(feature: Int, value: Float)]] {
+        let dense = try encode(activations)
+        return (0..<dense.rows).map { r in
+            var active = [(feature: Int, value: Float)]()
+            for j in 0..<dense.columns where dense[r, j] != 0 { active.append((j, dense[r, j])) }
+            active.sort { $0.value > $1.value || ($0.value == $1.value && $0.feature < $1.feature) }
+            return Array(active.prefix(limit))
+        }
+    }
+
     /// Checks that this dictionary reads activations of `model`'s width (and site, when both are known).
     public func checkCompatible(with model: ModelDescriptor) throws(SteeringError) {
         guard descriptor.inputWidth == model.hiddenSize else {

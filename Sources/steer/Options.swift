@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import JumpReLUSAE
 import SteeringCore
 import SteeringPlugins
 
@@ -29,12 +28,17 @@ struct ModelOptions: ParsableArguments {
     var weights: String?
 
     func load() throws -> any ModelBackend {
+        try Self.load(model, backend: backend, weights: weights)
+    }
+
+    /// The model at `path`, loaded by `backend` (default: the registry's backend for its architecture).
+    static func load(_ path: String, backend: String? = nil, weights: String? = nil) throws -> any ModelBackend {
         try PluginRegistry.standard.backend(
-            forModelAt: PluginOptions(path: model, values: weights.map { ["weights": $0] } ?? [:]), name: backend)
+            forModelAt: PluginOptions(path: path, values: weights.map { ["weights": $0] } ?? [:]), name: backend)
     }
 }
 
-/// `--sae PATH [--sae-layer L]`: a JumpReLU SAE.
+/// `--sae PATH [--sae-layer L] [--dictionary NAME]`: a feature dictionary, loaded by the registry.
 struct SAEOptions: ParsableArguments {
     @Option(
         help:
@@ -45,8 +49,17 @@ struct SAEOptions: ParsableArguments {
     @Option(help: "Layer whose residual stream the SAE reads, when the files do not say.")
     var saeLayer: Int?
 
-    func load() throws -> JumpReLUSAE {
-        try JumpReLUSAE(path: sae, site: saeLayer.map { ActivationSite(layer: $0) })
+    @Option(help: "Dictionary plugin that loads --sae (`steer plugins --kind dictionary`).")
+    var dictionary = "jumprelu"
+
+    func load() throws -> any FeatureDictionary {
+        try Self.load(sae, layer: saeLayer, plugin: dictionary)
+    }
+
+    /// The dictionary at `path`, loaded by the plugin `plugin`.
+    static func load(_ path: String, layer: Int? = nil, plugin: String = "jumprelu") throws -> any FeatureDictionary {
+        try PluginRegistry.standard.dictionary(
+            plugin, PluginOptions(path: path, values: layer.map { ["layer": String($0)] } ?? [:]))
     }
 }
 

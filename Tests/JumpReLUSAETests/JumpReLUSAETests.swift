@@ -133,7 +133,7 @@ struct JumpReLUStatisticsTests {
         #expect(report.deadFeatures == 0)
         let sparse = try sae.encodeSparse(x, limit: 2)
         #expect(sparse[0].map(\.feature) == [4, 3])
-        #expect(sae.decoderRowNorms() == [Float](repeating: 1, count: d))
+        #expect(try sae.decoderRowNorms() == [Float](repeating: 1, count: d))
     }
 }
 

@@ -147,7 +147,7 @@ struct ModelCLITests {
         #expect(info.status == 0, "\(info.stderr)")
         for field in [
             "d_model:     64", "d_sae:       256", "blocks.1.hook_resid_post", "mean L0",
-            "fraction of variance explained",
+            "fraction of variance explained", "kind:        jumprelu", "path:        \(sae)", "thresholds:  min",
         ] {
             #expect(info.stdout.contains(field), "missing \(field) in \(info.stdout)")
         }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import JumpReLUSAE
 import SteeringCore
 
 struct SAEInfo: AsyncParsableCommand {
@@ -23,25 +22,23 @@ struct SAEInfo: AsyncParsableCommand {
         let dictionary = try sae.load()
         let d = dictionary.descriptor
         print("name:        \(d.name)")
-        print("path:        \(dictionary.path)")
+        print("kind:        \(d.kind)")
         print("site:        \(d.site?.transformerLensName ?? "unknown (pass --sae-layer)")")
         print("d_model:     \(d.inputWidth)")
         print("d_sae:       \(d.featureCount)")
         print("fingerprint: \(d.fingerprint.hex)")
-        let norms = dictionary.decoderRowNorms()
-        let sortedNorms = norms.sorted()
+        for (label, value) in dictionary.details {
+            let title = (label + ":").padding(toLength: 12, withPad: " ", startingAt: 0)
+            print("\(title) \(value)")
+        }
+        let sortedNorms = try dictionary.decoderRowNorms().sorted()
         print(
             String(
                 format: "decoder row norms: min %.6f, median %.6f, max %.6f", sortedNorms.first ?? 0,
                 sortedNorms[sortedNorms.count / 2], sortedNorms.last ?? 0))
-        let theta = dictionary.parameters.threshold.sorted()
-        print(
-            String(
-                format: "thresholds: min %.6f, median %.6f, max %.6f", theta.first ?? 0, theta[theta.count / 2],
-                theta.last ?? 0))
         guard let model, let text else { return }
         guard let site = d.site else { throw ValidationError("The SAE's layer is unknown; pass --sae-layer.") }
-        let backend = try ModelOptions.parse(["--model", model]).load()
+        let backend = try ModelOptions.load(model)
         try dictionary.checkCompatible(with: backend.descriptor)
         let tokens = backend.encode(text, addBOS: true)
         let activations = try backend.activations(at: site, sequences: [tokens])[0]

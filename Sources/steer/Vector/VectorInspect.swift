@@ -63,8 +63,8 @@ struct VectorInspect: AsyncParsableCommand {
         print("predicted effect (estimator, input normalised to unit length):")
         print(EffectPrediction.describe(predicted, targets: targets.map(\.feature), top: top))
         guard measure, let model, let sae else { return }
-        let backend = try ModelOptions.parse(["--model", model]).load()
-        let dictionary = try SAEOptions.parse(["--sae", sae]).load()
+        let backend = try ModelOptions.load(model)
+        let dictionary = try SAEOptions.load(sae)
         guard let site = dictionary.descriptor.site else { throw ValidationError("The SAE's layer is unknown.") }
         let measurer = try EffectMeasurer(
             model: backend, dictionary: dictionary, store: store,

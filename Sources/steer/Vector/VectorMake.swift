@@ -55,8 +55,8 @@ struct VectorMake: AsyncParsableCommand {
         let registry = PluginRegistry.standard
         let strategy = try registry.strategy(self.strategy)
         let loadedTask = try task.map { try TaskCatalog.load($0) }
-        let dictionary = try sae.map { try SAEOptions.parse(["--sae", $0]).load() }
-        let backend = try model.map { try ModelOptions.parse(["--model", $0]).load() }
+        let dictionary = try sae.map { try SAEOptions.load($0) }
+        let backend = try model.map { try ModelOptions.load($0) }
         let estimatorModel = try estimator.map { try EstimatorReference.resolve($0, store: store) }
         guard let site = (layer ?? loadedTask?.layer).map({ ActivationSite(layer: $0) }) ?? dictionary?.descriptor.site
         else { throw ValidationError("Give --layer (or a --task or an --sae whose layer is known).") }
