@@ -60,7 +60,7 @@ public struct PluginRegistry: Sendable {
     public typealias DictionaryCreator = @Sendable (PluginOptions) throws -> any FeatureDictionary
     public typealias EstimatorCreator = @Sendable (PluginOptions) throws -> any EffectEstimator
     public typealias StrategyCreator = @Sendable (PluginOptions) throws -> any SteeringStrategy
-    public typealias JudgeCreator = @Sendable (PluginOptions) throws -> any Judge
+    public typealias JudgeCreator = @Sendable (PluginOptions, JudgeContext) throws -> any Judge
 
     private var backends: [String: BackendCreator] = [:]
     /// Model architecture (`model_type` of config.json, `general.architecture` of GGUF) → backend name.
@@ -207,9 +207,14 @@ public struct PluginRegistry: Sendable {
         try Self.lookup(strategies, kind: "strategy", name: name)(options)
     }
 
-    /// Creates the judge registered as `name`.
-    public func judge(_ name: String, _ options: PluginOptions = PluginOptions()) throws -> any Judge {
-        try Self.lookup(judges, kind: "judge", name: name)(options)
+    /// Creates the judge registered as `name`, with what the caller already holds in `context` (this
+    /// registry loads anything else the judge needs by name).
+    public func judge(
+        _ name: String, _ options: PluginOptions = PluginOptions(), context: JudgeContext = JudgeContext()
+    ) throws -> any Judge {
+        var context = context
+        if context.registry == nil { context.registry = self }
+        return try Self.lookup(judges, kind: "judge", name: name)(options, context)
     }
 
     private static func lookup<C>(_ table: [String: C], kind: String, name: String) throws(SteeringError) -> C {

@@ -2,6 +2,7 @@ import Foundation
 import Gemma2
 import SteeringCore
 import SteeringTestSupport
+import Synchronization
 import Testing
 
 @testable import Judges
@@ -116,5 +117,57 @@ struct JudgesPluginTests {
             try registry.judge("coherence-loglik", PluginOptions(path: OfflineFixtures.modelDirectory))
         }
         #expect(error?.description.contains("gemma2") == true)
+    }
+    @Test(
+        "judges use what the context holds: the caller's model and dictionary, the task's words, targets and examples, reference completions"
+    )
+    func contextConfiguresJudges() async throws {
+        // Judges registered before the backend: the registry creating the judge loads the model.
+        var late = PluginRegistry()
+        JudgesPlugin.register(in: &late)
+        Gemma2Plugin.register(in: &late)
+        _ = try late.judge("coherence-loglik", PluginOptions(path: OfflineFixtures.modelDirectory))
+
+        let model = OfflineFixtures.model, dictionary = RandomReLUDictionary()
+        let lexicon = try Self.registry.judge(
+            "lexicon", context: JudgeContext(subject: JudgeSubject(criterion: "c", lexicon: ["bride", "groom"])))
+        let request = JudgeRequest(prompt: "I think", completion: " the bride and the groom", criterion: "c")
+        #expect(await lexicon.score([request]).first?.value == 7)
+        let overridden = try Self.registry.judge(
+            "lexicon", PluginOptions(values: ["lexicon": "cake"]),
+            context: JudgeContext(subject: JudgeSubject(criterion: "c", lexicon: ["bride"])))
+        #expect(await overridden.score([request]).first?.value == 1)
+
+        let examples = ["the cat sat on the mat", "a dog ran home", "cats and dogs"]
+        let targets = [FeatureTarget(feature: 3, weight: 0.5), FeatureTarget(feature: 7)]
+        let features = try Self.registry.judge(
+            "feature-activation",
+            context: JudgeContext(
+                model: model, dictionary: dictionary,
+                subject: JudgeSubject(
+                    criterion: "c", targets: targets, site: ActivationSite(layer: 1), examples: examples)))
+        let expected = try FeatureActivationJudge.calibrateReference(
+            model: model, dictionary: dictionary, targets: targets, site: ActivationSite(layer: 1),
+            texts: examples.map { JudgeRequest(prompt: "", completion: $0, criterion: "c") })
+        #expect(features.identity["reference"] == .double(expected))
+        #expect(features.identity["targets"] == [[3, 0.5], [7, 1.0]])
+        #expect(features.identity["model"] == .string(model.descriptor.fingerprint.hex))
+
+        let references = try OfflineFixtures.greedyRequests()
+        let calls = Mutex(0)
+        let subject = JudgeSubject(criterion: "coherent") {
+            calls.withLock { $0 += 1 }
+            return references
+        }
+        let coherence = try Self.registry.judge(
+            "coherence-loglik", context: JudgeContext(model: model, subject: subject))
+        let anchors = try CoherenceLogLikelihoodJudge.calibrateAnchors(model: model, references: references)
+        #expect(
+            coherence.identity["low"] == .double(anchors.low) && coherence.identity["high"] == .double(anchors.high))
+        #expect(calls.withLock { $0 } == 1)
+        _ = try Self.registry.judge(
+            "coherence-loglik", PluginOptions(values: ["low": "-7", "high": "-4"]),
+            context: JudgeContext(model: model, subject: subject))
+        #expect(calls.withLock { $0 } == 1, "fixed anchors need no reference completions")
     }
 }

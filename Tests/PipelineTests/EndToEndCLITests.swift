@@ -86,6 +86,18 @@ struct EndToEndCLITests {
         #expect(
             undeclared.status != 0 && undeclared.stderr.contains("strategy 'sae-ts' option 'mu'")
                 && undeclared.stderr.contains("its options are lambda"), "\(undeclared.stderr)")
+        // Judges by name with their options; the task configures them (feature-activation calibrates its
+        // reference on the task's positive prompts).
+        let byFeatures = try run(
+            evaluateArguments + ["--behaviour-judge", "feature-activation", "--judge-option", "lexicon.saturation=2"])
+        #expect(
+            byFeatures.status != 0 && byFeatures.stderr.contains("lexicon is not being used"), "\(byFeatures.stderr)")
+        let features = try run(evaluateArguments + ["--behaviour-judge", "feature-activation"])
+        #expect(features.status == 0, "\(features.stderr)")
+        let unknownJudge = try run(evaluateArguments + ["--behaviour-judge", "oracle"])
+        #expect(
+            unknownJudge.status != 0 && unknownJudge.stderr.contains("available: coherence-loglik"),
+            "\(unknownJudge.stderr)")
         let unused = try run(evaluateArguments + ["--strategy-option", "pinv.rcond=0.1"])
         #expect(unused.status != 0 && unused.stderr.contains("pinv is not being used"), "\(unused.stderr)")
 
