@@ -94,6 +94,10 @@ struct EndToEndCLITests {
             byFeatures.status != 0 && byFeatures.stderr.contains("lexicon is not being used"), "\(byFeatures.stderr)")
         let features = try run(evaluateArguments + ["--behaviour-judge", "feature-activation"])
         #expect(features.status == 0, "\(features.stderr)")
+        let otherClaim = try run(evaluateArguments + ["--compare", "caa:sae-direct"])
+        #expect(otherClaim.status == 0, "\(otherClaim.stderr)")
+        let otherHTML = try String(contentsOfFile: dir + "/report/index.html", encoding: .utf8)
+        #expect(otherHTML.contains("Does CAA beat SAE-direct?") && otherHTML.contains("95 % bootstrap"))
         let unknownJudge = try run(evaluateArguments + ["--behaviour-judge", "oracle"])
         #expect(
             unknownJudge.status != 0 && unknownJudge.stderr.contains("available: coherence-loglik"),

@@ -13,62 +13,64 @@ public enum EvaluationReport {
 
     /// Writes the report into `directory` (created if missing).
     /// - Parameter notes: extra lines for the "Protocol" section (model, dictionary, estimator, …).
+    /// - Parameter comparison: the claim the report tests per task (default: the paper's).
     public static func write(
-        _ result: EvaluationResult, to directory: String, title: String, notes: [String] = []
+        _ result: EvaluationResult, to directory: String, title: String, notes: [String] = [],
+        comparison: StrategyComparison = .paper
     ) throws -> Output {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let output = Output(
             html: directory + "/index.html", csv: directory + "/results.csv", json: directory + "/results.json")
         try AtomicFile.write(Array(csv(result).utf8), to: output.csv)
-        try AtomicFile.write(Array(try json(result)), to: output.json)
-        try AtomicFile.write(Array(html(result, title: title, notes: notes).utf8), to: output.html)
+        try AtomicFile.write(Array(try json(result, comparison: comparison)), to: output.json)
+        try AtomicFile.write(
+            Array(html(result, title: title, notes: notes, comparison: comparison).utf8), to: output.html)
         return output
     }
 
     /// One row per cell.
     public static func csv(_ result: EvaluationResult) -> String {
-        var lines = ["task,strategy,scale,behaviour,coherence,product,behaviour_failures,coherence_failures,samples"]
+        var lines = [
+            "task,strategy,scale,behaviour,coherence,product,behaviour_failures,coherence_failures,samples,"
+                + "behaviour_low,behaviour_high,coherence_low,coherence_high,product_low,product_high"
+        ]
         for c in result.cells {
             lines.append(
                 [
                     csvField(c.task), csvField(c.strategy), "\(c.scale)", format(c.behaviour), format(c.coherence),
                     format(c.product), "\(c.behaviourFailures)", "\(c.coherenceFailures)", "\(c.samples)",
+                    format(c.behaviourInterval.lower), format(c.behaviourInterval.upper),
+                    format(c.coherenceInterval.lower), format(c.coherenceInterval.upper),
+                    format(c.productInterval.lower), format(c.productInterval.upper),
                 ].joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// Cells, summaries and settings as JSON.
-    public static func json(_ result: EvaluationResult) throws -> Data {
+    /// Cells, summaries, verdicts and settings as JSON.
+    public static func json(_ result: EvaluationResult, comparison: StrategyComparison = .paper) throws -> Data {
         struct Document: Encodable {
             var settings: EvaluationSettings
             var summaries: [EvaluationSummary]
+            var comparison: StrategyComparison
+            var verdicts: [ComparisonVerdict]?
             var cells: [EvaluationCell]
         }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return try encoder.encode(Document(settings: result.settings, summaries: result.summaries, cells: result.cells))
-    }
-
-    /// The claim the method makes: SAE-TS beats SAE-direct and CAA on max(behaviour × coherence).
-    public static func claimVerdicts(_ result: EvaluationResult) -> [(task: String, holds: Bool, detail: String)]? {
-        let needed = ["sae-ts", "sae-direct", "caa"]
-        guard needed.allSatisfy(result.strategies.contains) else { return nil }
-        return result.tasks.map { task in
-            let best = Dictionary(
-                uniqueKeysWithValues: result.summaries.filter { $0.task == task }.map { ($0.strategy, $0.bestProduct) })
-            let ts = best["sae-ts"] ?? 0
-            let holds = ts > (best["sae-direct"] ?? 0) && ts > (best["caa"] ?? 0)
-            let detail = needed.map { "\($0) \(format(best[$0] ?? 0))" }.joined(separator: ", ")
-            return (task, holds, detail)
-        }
+        return try encoder.encode(
+            Document(
+                settings: result.settings, summaries: result.summaries, comparison: comparison,
+                verdicts: result.verdicts(comparison), cells: result.cells))
     }
 
     // MARK: HTML
 
     static let palette = ["#1b6ca8", "#d1495b", "#2e8b57", "#edae49", "#66456b", "#00798c", "#8c564b"]
 
-    static func html(_ result: EvaluationResult, title: String, notes: [String]) -> String {
+    static func html(_ result: EvaluationResult, title: String, notes: [String], comparison: StrategyComparison)
+        -> String
+    {
         var body = "<h1>\(escape(title))</h1>\n"
         body += "<h2>Protocol</h2>\n<ul>\n"
         let s = result.settings
@@ -81,14 +83,26 @@ public enum EvaluationReport {
             ] + notes
         for line in protocolLines { body += "<li>\(escape(line))</li>\n" }
         body += "</ul>\n"
-        if let verdicts = claimVerdicts(result) {
-            let holding = verdicts.filter(\.holds).count
-            body += "<h2>Does SAE-TS beat SAE-direct and CAA?</h2>\n"
+        if let verdicts = result.verdicts(comparison) {
+            let candidate = comparison.label(comparison.candidate)
+            let baselines = comparison.baselines.map(comparison.label)
+            let better = verdicts.filter { $0.outcome == .better }.count
+            let worse = verdicts.filter { $0.outcome == .worse }.count
+            body += "<h2>Does \(escape(candidate)) beat \(escape(baselines.joined(separator: " and ")))?</h2>\n"
             body +=
-                "<p>The method's central claim — SAE-TS scores higher than both baselines on max(behaviour × coherence) — "
-            body += "holds on <strong>\(holding) of \(verdicts.count)</strong> tasks here.</p>\n<ul>\n"
+                "<p>The claim — \(escape(candidate)) scores higher than every baseline on max over scales of "
+                + "mean(behaviour) × mean(coherence) — is decided per task from 95 % bootstrap intervals of the "
+                + "difference (\(EvaluationIntervals.resamples) resamples of the completions of every scale): "
+                + "<strong>better on \(better)</strong>, worse on \(worse), not distinguishable on "
+                + "\(verdicts.count - better - worse) of \(verdicts.count) tasks.</p>\n<ul>\n"
             for v in verdicts {
-                body += "<li>\(escape(v.task)): \(v.holds ? "holds" : "does not hold") (\(escape(v.detail)))</li>\n"
+                let details = v.against.map {
+                    "vs \(comparison.label($0.baseline)): \($0.outcome.rawValue), difference "
+                        + "[\(format($0.difference.lower)), \(format($0.difference.upper))]"
+                }
+                body +=
+                    "<li>\(escape(v.task)): <strong>\(escape(candidate)) \(v.outcome.rawValue)</strong> "
+                    + "(\(escape(details.joined(separator: "; "))))</li>\n"
             }
             body += "</ul>\n"
         }
@@ -129,7 +143,7 @@ public enum EvaluationReport {
     static func table(_ result: EvaluationResult) -> String {
         let strategies = result.strategies
         var out =
-            "<h2>Results: max over scales of behaviour × coherence</h2>\n<table id=\"results\">\n<tr><th>Task</th>"
+            "<h2>Results: max over scales of behaviour × coherence [95 % bootstrap interval]</h2>\n<table id=\"results\">\n<tr><th>Task</th>"
         for strategy in strategies { out += "<th>\(escape(strategy))</th>" }
         out += "</tr>\n"
         var totals = [String: Double]()
@@ -145,7 +159,8 @@ public enum EvaluationReport {
                 let cls = strategy == winner ? " class=\"best\"" : ""
                 out +=
                     "<td\(cls) data-task=\"\(escape(task))\" data-strategy=\"\(escape(strategy))\">"
-                    + "\(format(summary.bestProduct)) <small>(α = \(String(format: "%g", summary.bestScale)))</small></td>"
+                    + "\(format(summary.bestProduct)) <small>[\(format(summary.bestProductInterval.lower)), "
+                    + "\(format(summary.bestProductInterval.upper))] (α = \(String(format: "%g", summary.bestScale)))</small></td>"
             }
             out += "</tr>\n"
         }

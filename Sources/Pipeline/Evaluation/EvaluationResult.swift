@@ -18,6 +18,13 @@ public struct EvaluationCell: Sendable, Hashable, Codable {
     public var samples: Int
     /// A few completions, for the report.
     public var examples: [String]
+    /// Every completion's normalised behaviour and coherence score (`nil` where the judge failed).
+    public var behaviourScores: [Double?]
+    public var coherenceScores: [Double?]
+    /// 95 % bootstrap intervals (over completions) of behaviour, coherence and their product.
+    public var behaviourInterval: Interval
+    public var coherenceInterval: Interval
+    public var productInterval: Interval
     /// Artifact keys of the generations and the two score sets.
     public var generationsKey: ContentDigest
     public var behaviourScoresKey: ContentDigest
@@ -32,6 +39,9 @@ public struct EvaluationSummary: Sendable, Hashable, Codable {
     public var bestScale: Float
     public var behaviourAtBest: Double
     public var coherenceAtBest: Double
+    /// 95 % bootstrap interval of the metric (max over scales of mean behaviour × mean coherence),
+    /// every resample redrawing the completions of every scale.
+    public var bestProductInterval: Interval
 }
 
 /// Every cell of a sweep and its summary.
@@ -60,8 +70,29 @@ public struct EvaluationResult: Sendable, Codable {
                 }
                 return EvaluationSummary(
                     task: task, strategy: strategy, bestProduct: best.product, bestScale: best.scale,
-                    behaviourAtBest: best.behaviour, coherenceAtBest: best.coherence)
+                    behaviourAtBest: best.behaviour, coherenceAtBest: best.coherence,
+                    bestProductInterval: EvaluationIntervals.percentiles(metricDraws(task: task, strategy: strategy)))
             }
+        }
+    }
+
+    /// Bootstrap draws of the metric of one task and strategy (see ``EvaluationIntervals``).
+    public func metricDraws(task: String, strategy: String) -> [Double] {
+        EvaluationIntervals.metricDraws(
+            curve(task: task, strategy: strategy).map { ($0.behaviourScores, $0.coherenceScores) },
+            seed: EvaluationIntervals.seed([task, strategy], base: settings.seed))
+    }
+
+    /// Per task, `comparison.candidate` against each baseline from bootstrap intervals of the difference
+    /// of their metrics; `nil` when a strategy of the comparison was not evaluated.
+    public func verdicts(_ comparison: StrategyComparison) -> [ComparisonVerdict]? {
+        let needed = [comparison.candidate] + comparison.baselines
+        guard needed.allSatisfy(strategies.contains) else { return nil }
+        return tasks.compactMap { task in
+            var draws = [String: [Double]]()
+            for strategy in needed { draws[strategy] = metricDraws(task: task, strategy: strategy) }
+            return EvaluationIntervals.verdict(
+                task: task, candidate: comparison.candidate, draws: draws, baselines: comparison.baselines)
         }
     }
 

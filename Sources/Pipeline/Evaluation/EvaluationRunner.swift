@@ -119,10 +119,17 @@ public final class EvaluationRunner: Sendable {
             role: "coherence")
         fresh = fresh || b || c
         let meanB = Self.normalisedMean(behaviour.scores), meanC = Self.normalisedMean(coherence.scores)
+        let normalisedB = behaviour.scores.map { $0.map { ($0 - 1) / 9 } }
+        let normalisedC = coherence.scores.map { $0.map { ($0 - 1) / 9 } }
+        let (intervalB, intervalC, intervalP) = EvaluationIntervals.cell(
+            behaviour: normalisedB, coherence: normalisedC,
+            seed: EvaluationIntervals.seed([subject.task, subject.strategy, "\(scale)"], base: settings.seed))
         let cell = EvaluationCell(
             task: subject.task, strategy: subject.strategy, scale: scale, behaviour: meanB, coherence: meanC,
             product: meanB * meanC, behaviourFailures: behaviour.failures, coherenceFailures: coherence.failures,
             samples: generations.texts.count, examples: Array(generations.texts.prefix(3)),
+            behaviourScores: normalisedB, coherenceScores: normalisedC, behaviourInterval: intervalB,
+            coherenceInterval: intervalC, productInterval: intervalP,
             generationsKey: generationsRecipe.key, behaviourScoresKey: behaviourKey, coherenceScoresKey: coherenceKey)
         return (cell, fresh)
     }

@@ -26,6 +26,12 @@ struct Evaluate: AsyncParsableCommand {
     var strategies = "caa,sae-direct,sae-ts"
 
     @Option(
+        help: ArgumentHelp(
+            "The claim the report tests per task, CANDIDATE:BASELINE,BASELINE (default: the paper's).",
+            valueName: "candidate:baselines"))
+    var compare = "sae-ts:sae-direct,caa"
+
+    @Option(
         name: .customLong("strategy-option"),
         help: "Strategy option as NAME.KEY=VALUE (repeatable), e.g. sae-ts.lambda=0.5; `steer plugins` lists them.")
     var strategyOptions: [String] = []
@@ -89,7 +95,7 @@ struct Evaluate: AsyncParsableCommand {
                 notes: [
                     "Model: \(backend.descriptor.name) (\(backend.descriptor.fingerprint.short)); dictionary: \(dictionary.descriptor.name).",
                     "Judges: behaviour \(judges.behaviourJudge), coherence \(judges.coherenceJudge).",
-                ])
+                ], comparison: try comparison())
             printError("report: \(output.html)")
         }
     }
@@ -103,4 +109,19 @@ func parseScales(_ text: String) throws -> [Float] {
         throw ValidationError("Scales must be START:STEP:END with STEP > 0 (e.g. 0:20:300) or a single value.")
     }
     return Array(stride(from: parts[0], through: parts[2] + parts[1] / 1000, by: parts[1]))
+}
+
+extension Evaluate {
+    /// `--compare CANDIDATE:BASELINE,…` as a comparison; the paper's labels name the shipped strategies.
+    func comparison() throws -> StrategyComparison {
+        let parts = compare.split(separator: ":", maxSplits: 1).map(String.init)
+        guard parts.count == 2, !parts[0].isEmpty else {
+            throw ValidationError(
+                "--compare '\(compare)': expected CANDIDATE:BASELINE,BASELINE, e.g. sae-ts:sae-direct,caa.")
+        }
+        let baselines = parts[1].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !baselines.isEmpty else { throw ValidationError("--compare '\(compare)': give at least one baseline.") }
+        return StrategyComparison(
+            candidate: parts[0], baselines: baselines, labels: StrategyComparison.paper.labels)
+    }
 }
