@@ -15,6 +15,10 @@ Stages (each reads what the previous ones wrote under WORK; nothing in WORK is c
            outlier, as in Gemma Scope practice), computed by our own `steer activations` (blocks
            0..LAYER only, resumable: rerun the stage after a kill); transformers recomputes
            CHECK_WINDOWS held-out windows and the largest per-row relative difference is recorded
+  check    transformers' residuals of the committed held-out sample Tests/Fixtures/gemma3/heldout-kjv.txt
+           (four King James chapters, public domain; one sequence each, <bos> first and dropped)
+           encoded by each committed dictionary: FVE and mean L0, which the Swift test of the shipped
+           dictionaries reproduces with our runtime
   sae      trains each dictionary of SAES with the demo recipe's JumpReLU trainer (Demo/recipe/sae.py:
            pseudo-derivatives, L0 controller, unit decoder rows) in float32, then measures it on the
            held-out windows: fraction of variance explained, mean L0, dead features (no activation on
@@ -51,7 +55,7 @@ import torch  # noqa: E402
 import corpus  # noqa: E402
 from common import update_results as common_update_results  # noqa: E402
 from common import Timer, log, read_json, rng, run_stages, write_json  # noqa: E402
-from sae import evaluate_sae, export_params, spliced_loss, train_sae  # noqa: E402
+from sae import decode_np, encode_np, evaluate_sae, export_params, spliced_loss, train_sae  # noqa: E402
 
 LAYER = 6                # the residual stream after block 6 of 18 (0-based): HF hidden_states[7]
 CONTEXT = 128            # tokens per window, <bos> first
@@ -64,7 +68,7 @@ SAES = [
 RESULTS_PATH = os.path.join(HERE, "results.json")
 OUT_DIR = os.path.join(REPO, "Demo", "gemma3-270m", "sae", "resid_post")
 DEFAULT_WORK = os.environ.get("GEMMA3_DEMO_WORK", "/work/gemma3-demo/work")
-STAGES = ["corpus", "tokens", "acts", "sae"]
+STAGES = ["corpus", "tokens", "acts", "sae", "check"]
 
 
 def update_results(section, value):
@@ -224,6 +228,37 @@ def stage_sae(work, gguf, threads, only):
     return results
 
 
+CHECK_TEXT = os.path.join(REPO, "Tests", "Fixtures", "gemma3", "heldout-kjv.txt")
+
+
+@torch.no_grad()
+def stage_check(gguf, threads):
+    from safetensors.torch import load_file
+    torch.set_num_threads(threads)
+    tok, model = load_tokenizer(gguf), load_model(gguf)
+    chapters = [c.strip() for c in open(CHECK_TEXT, encoding="utf-8").read().split("\n\n") if c.strip()]
+    rows = []
+    for text in chapters:
+        ids = tok(text, add_special_tokens=True)["input_ids"]
+        assert ids[0] == tok.bos_token_id
+        out = model(input_ids=torch.tensor([ids]), output_hidden_states=True, use_cache=False)
+        rows.append(out.hidden_states[LAYER + 1][0, 1:].float().numpy())
+    x = np.concatenate(rows).astype(np.float64)
+    results = {}
+    for cfg in SAES:
+        folder = os.path.join(OUT_DIR, f"layer_{LAYER}_{cfg['name']}")
+        raw = load_file(os.path.join(folder, "params.safetensors"))
+        p = {"W_enc": raw["w_enc"], "b_enc": raw["b_enc"], "threshold": raw["threshold"], "W_dec": raw["w_dec"],
+             "b_dec": raw["b_dec"]}
+        p = {k: v.float().numpy().astype(np.float64) for k, v in p.items()}
+        f = encode_np(p, x)
+        rec = decode_np(p, f)
+        fve = 1 - ((rec - x) ** 2).sum() / ((x - x.mean(0)) ** 2).sum()
+        results[cfg["name"]] = dict(rows=int(len(x)), fve=float(fve), mean_l0=float((f > 0).sum(-1).mean()))
+        log(f"check {cfg['name']}: {results[cfg['name']]}")
+    return dict(text=os.path.relpath(CHECK_TEXT, REPO), chapters=len(chapters), dictionaries=results)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--gguf", required=True, help="gemma-3-270m-q4_k_m.gguf (Scripts/fetch-gemma3-270m.sh)")
@@ -253,6 +288,8 @@ def main():
             update_results("activations", stage_acts(args.work, gguf, args.threads, args.steer))
         elif stage == "sae":
             stage_sae(args.work, gguf, args.threads, [n for n in args.only.split(",") if n])
+        elif stage == "check":
+            update_results("check", stage_check(gguf, args.threads))
 
     run_stages(STAGES, stages, run_stage, RESULTS_PATH)
 
