@@ -22,8 +22,10 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "steer", targets: ["steer"]),
+        .executable(name: "steer-bench", targets: ["steer-bench"]),
         .library(name: "SteeringCore", targets: ["SteeringCore"]),
         .library(name: "SteeringPlugins", targets: ["SteeringPlugins"]),
+        .library(name: "SteerCLI", targets: ["SteerCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -122,14 +124,25 @@ let package = Package(
                 "Judges",
             ],
             swiftSettings: swiftSettings),
-        .executableTarget(
-            name: "steer",
+        // The commands of `steer` as a library (a tool with its own plugins runs them with its registry)...
+        .target(
+            name: "SteerCLI",
             dependencies: [
                 "SteeringCore", "SteeringPlugins", "ArtifactStore", "TensorFormats", "SteeringNumerics", "Pipeline",
-                "Judges",
-                "Gemma2",
-                "JumpReLUSAE", "Estimators", "SteeringServer",
+                "SteeringServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings),
+        // ...and the executable that runs them with the standard plugins.
+        .executableTarget(name: "steer", dependencies: ["SteerCLI"], swiftSettings: swiftSettings),
+        // The benchmarks (random models of real shapes, the probe protocol timed both ways): their own executable,
+        // since they build concrete backends and SAEs, which the CLI reaches only through the registry.
+        .executableTarget(
+            name: "steer-bench",
+            dependencies: [
+                "SteeringCore", "SteeringNumerics", "SteeringPlugins", "TensorFormats", "TransformerRuntime",
+                "Pipeline",
+                "Gemma2", "Gemma3", "JumpReLUSAE", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: swiftSettings),
 
@@ -145,7 +158,8 @@ let package = Package(
             name: "SteeringCoreTests", dependencies: ["SteeringCore", "SteeringPlugins", "SteeringTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
-            name: "NumericsTests", dependencies: ["SteeringNumerics", "CKernels", "TensorFormats", "SteeringTestSupport"],
+            name: "NumericsTests",
+            dependencies: ["SteeringNumerics", "CKernels", "TensorFormats", "SteeringTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "TensorFormatsTests", dependencies: ["TensorFormats", "SteeringTestSupport"],
@@ -187,6 +201,10 @@ let package = Package(
                 "SteeringTestSupport", .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ExtensionTests",
+            dependencies: ["SteerCLI", "SteeringCore", "SteeringPlugins", "TensorFormats", "SteeringTestSupport"],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "JumpReLUSAETests", dependencies: ["JumpReLUSAE", "TensorFormats", "SteeringTestSupport"],

@@ -170,6 +170,32 @@ def decode_np(p, f):
     return f @ p["W_dec"] + p["b_dec"]
 
 
+@torch.no_grad()
+def resample_dead(sae, opt, x, rec, dead, gen):
+    """Give every feature in `dead` (indices) a new direction: the normalised reconstruction error of a
+    batch row x_j drawn with probability proportional to its squared error (Bricken et al. 2023's
+    resampling, adapted to JumpReLU). The decoder row becomes that direction d; the encoder computes
+    pre(x) = 2 THETA0 + alpha (x - x_j) . d with alpha = 2 THETA0 / |error_j|, so the feature fires
+    on its source row at twice the reset threshold THETA0 and on rows further along d; the Adam moments
+    of every touched parameter entry are zeroed."""
+    err = x - rec
+    weight = err.pow(2).sum(-1).double()
+    rows = torch.multinomial(weight / weight.sum(), len(dead), replacement=False, generator=gen)
+    norms = err[rows].norm(dim=1).clamp_min(1e-12)
+    dirs = err[rows] / norms[:, None]
+    alpha = 2 * THETA0 / norms
+    sae.W_dec[dead] = dirs
+    sae.W_enc[:, dead] = (dirs * alpha[:, None]).t()
+    sae.b_enc[dead] = 2 * THETA0 - alpha * (x[rows] * dirs).sum(-1)
+    sae.log_theta[dead] = math.log(THETA0)
+    for param, index in [(sae.W_dec, (dead,)), (sae.W_enc, (slice(None), dead)), (sae.b_enc, (dead,)),
+                         (sae.log_theta, (dead,))]:
+        state = opt.state.get(param, {})
+        for key in ("exp_avg", "exp_avg_sq"):
+            if key in state:
+                state[key][index] = 0
+
+
 def train_sae(cfg, xtr, c):
     gen = torch.Generator().manual_seed(cfg["seed"])
     g = rng(cfg["seed"])
@@ -186,6 +212,13 @@ def train_sae(cfg, xtr, c):
     order, pos = g.permutation(len(xtr)), 0
     t = Timer()
     hist = []
+    # Optional dead-feature resampling (cfg "resample_every" > 0): every that many steps, until the fraction
+    # "resample_until" of training, features that fired on none of the last "resample_every" batches are
+    # re-initialised by resample_dead (its own generator, so a run without resampling is unchanged).
+    every, until = cfg.get("resample_every", 0), cfg.get("resample_until", 0.0)
+    last_fired = torch.zeros(cfg["width"], dtype=torch.long)
+    resample_gen = torch.Generator().manual_seed(cfg["seed"] + 1)
+    resampled = []
     for step in range(steps):
         if pos + B > len(order):
             order, pos = g.permutation(len(xtr)), 0
@@ -208,6 +241,15 @@ def train_sae(cfg, xtr, c):
         loss.backward()
         opt.step()
         sae.renorm()
+        if every:
+            last_fired[(f.detach() > 0).any(0)] = step
+            if (step + 1) % every == 0 and step + 1 < until * steps:
+                dead = torch.nonzero(step - last_fired >= every).flatten()
+                if len(dead):
+                    resample_dead(sae, opt, x, rec.detach(), dead, resample_gen)
+                    last_fired[dead] = step
+                resampled.append(dict(step=step + 1, features=int(len(dead))))
+                log(f"{cfg['name']} step {step + 1}: resampled {len(dead)} features")
         l0v = l0m.item()
         l0_ema = l0v if l0_ema is None else 0.9 * l0_ema + 0.1 * l0v
         lam *= math.exp(min(MAX_STEP, max(-MAX_STEP, GAIN * (l0_ema / cfg["target_l0"] - 1.0))))
@@ -218,6 +260,8 @@ def train_sae(cfg, xtr, c):
                              l0=round(l0v, 2), lam=lam, seconds=round(t(), 1)))
             log(f"{cfg['name']} step {step + 1}/{steps} fve {fve:.3f} l0 {l0v:.1f} lambda {lam:.4g} "
                 f"{(step + 1) * B / t():.0f} tok/s")
+    if every:
+        hist.append(dict(resampled=resampled))
     return sae, hist, t()
 
 

@@ -20,6 +20,7 @@ import SteeringCore
 /// Averaging is in Double. The prompts are used as given: no chat template.
 public struct CAAStrategy: SteeringStrategy {
     public let name = "caa"
+    public let displayName = "CAA"
     public let version = 1
     public let requirements: Set<StrategyRequirement> = [.model, .contrastivePrompts]
 

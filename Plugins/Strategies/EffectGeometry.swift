@@ -1,5 +1,5 @@
-import SteeringNumerics
 import SteeringCore
+import SteeringNumerics
 
 /// Products with the effect model's weight `M` (`[d_model, d_sae]`) that the strategies share.
 enum EffectGeometry {

@@ -1,5 +1,5 @@
-import SteeringNumerics
 import SteeringCore
+import SteeringNumerics
 
 /// The orthogonal map that best sends the dictionary's decoder directions to the estimator's columns.
 ///

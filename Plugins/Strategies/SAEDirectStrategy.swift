@@ -9,6 +9,9 @@ import SteeringCore
 /// positive constant.
 public struct SAEDirectStrategy: SteeringStrategy {
     public let name = "sae-direct"
+    public let displayName = "SAE-direct"
+    /// The method's SAE baseline reads its own list (`feature_steer.json`), which differs for Praise.
+    public let taskFeatureList = "sae_direct_features"
     public let version = 1
     public let requirements: Set<StrategyRequirement> = [.dictionary, .targets]
 

@@ -16,6 +16,7 @@ import SteeringCore
 /// the same positive constant.
 public struct SAETSStrategy: SteeringStrategy {
     public let name = "sae-ts"
+    public let displayName = "SAE-TS"
     public let version = 1
     public let requirements: Set<StrategyRequirement> = [.effectModel, .targets]
 

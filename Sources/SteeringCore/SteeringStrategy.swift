@@ -37,6 +37,16 @@ public struct FeatureTarget: Sendable, Hashable, Codable, CustomStringConvertibl
     public var description: String { weight == 1 ? "\(feature)" : "\(feature):\(weight)" }
 }
 
+/// The typed key of an input that core does not name: a strategy that needs a new kind of input (a second
+/// dictionary, a feature co-occurrence table, …) declares a key, requires it with
+/// ``StrategyRequirement/input(_:)`` and reads it with ``StrategyInputs/subscript(_:)``; the caller sets it.
+public struct StrategyInputKey<Value: Sendable>: Sendable, Hashable {
+    /// The key's name, unique among the inputs of one strategy call (used in error messages).
+    public let name: String
+
+    public init(_ name: String) { self.name = name }
+}
+
 /// What a strategy may use. Each strategy states which of these it requires.
 public struct StrategyInputs: Sendable {
     /// The site the vector is for.
@@ -54,6 +64,14 @@ public struct StrategyInputs: Sendable {
     public var negativePrompts: [String]
     /// Strategy-specific options (e.g. `lambda`, `normalize`, `positions`), recorded in the recipe.
     public var options: [String: RecipeValue]
+    /// Inputs beyond the named ones, by ``StrategyInputKey`` name; read and set through the typed subscript.
+    public var extras: [String: any Sendable] = [:]
+
+    /// The extra input under `key`, or nil when the caller gave none (or gave a value of another type).
+    public subscript<Value>(key: StrategyInputKey<Value>) -> Value? {
+        get { extras[key.name] as? Value }
+        set { extras[key.name] = newValue }
+    }
 
     public init(
         site: ActivationSite, targets: [FeatureTarget] = [], model: (any ModelBackend)? = nil,
@@ -71,9 +89,42 @@ public struct StrategyInputs: Sendable {
     }
 }
 
-/// An input a strategy cannot work without.
-public enum StrategyRequirement: String, Sendable, Hashable, CaseIterable {
-    case model, dictionary, effectModel = "estimator", targets, contrastivePrompts = "prompts"
+/// An input a strategy cannot work without: one of the named inputs of ``StrategyInputs`` or an extra one
+/// (``input(_:)``).
+public struct StrategyRequirement: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+    /// The requirement's name as error messages and options spell it (`model`, `estimator`, …).
+    public let rawValue: String
+
+    public init(rawValue: String) { self.rawValue = rawValue }
+
+    public static let model = StrategyRequirement(rawValue: "model")
+    public static let dictionary = StrategyRequirement(rawValue: "dictionary")
+    public static let effectModel = StrategyRequirement(rawValue: "estimator")
+    public static let targets = StrategyRequirement(rawValue: "targets")
+    public static let contrastivePrompts = StrategyRequirement(rawValue: "prompts")
+    /// The named requirements, as core knows them.
+    public static let named: [StrategyRequirement] = [.model, .dictionary, .effectModel, .targets, .contrastivePrompts]
+
+    /// An extra input under `key` (``StrategyInputs/extras``).
+    public static func input<Value>(_ key: StrategyInputKey<Value>) -> StrategyRequirement {
+        StrategyRequirement(rawValue: "input:" + key.name)
+    }
+
+    public var description: String { rawValue }
+
+    /// Whether `inputs` carries what this requirement names.
+    public func isMet(by inputs: StrategyInputs) -> Bool {
+        switch self {
+        case .model: return inputs.model != nil
+        case .dictionary: return inputs.dictionary != nil
+        case .effectModel: return inputs.effectModel != nil
+        case .targets: return !inputs.targets.isEmpty
+        case .contrastivePrompts: return !inputs.positivePrompts.isEmpty && !inputs.negativePrompts.isEmpty
+        default:
+            guard rawValue.hasPrefix("input:") else { return false }
+            return inputs.extras[String(rawValue.dropFirst("input:".count))] != nil
+        }
+    }
 }
 
 /// Builds a steering vector from targets, prompts, a dictionary and/or an effect model.
@@ -84,28 +135,29 @@ public protocol SteeringStrategy: Sendable {
     var version: Int { get }
     /// Inputs that must be present in ``StrategyInputs``.
     var requirements: Set<StrategyRequirement> { get }
+    /// How reports name the strategy (`SAE-TS`); defaults to ``name``.
+    var displayName: String { get }
+    /// Which of a task's feature lists the strategy targets (`targets`, or `sae_direct_features` for the
+    /// method's SAE baseline, which differs for Praise); defaults to `targets`.
+    var taskFeatureList: String { get }
     /// Builds the vector (unit norm unless an option says otherwise).
     /// - Throws: ``SteeringError`` for missing inputs, out-of-range targets or width mismatches.
     func makeVector(_ inputs: StrategyInputs) throws -> SteeringVector
 }
 
 extension SteeringStrategy {
+    public var displayName: String { name }
+    public var taskFeatureList: String { "targets" }
+
     /// Throws a clear error naming the first missing requirement.
     public func checkRequirements(_ inputs: StrategyInputs) throws(SteeringError) {
         for requirement in requirements.sorted(by: { $0.rawValue < $1.rawValue }) {
-            let present: Bool
-            switch requirement {
-            case .model: present = inputs.model != nil
-            case .dictionary: present = inputs.dictionary != nil
-            case .effectModel: present = inputs.effectModel != nil
-            case .targets: present = !inputs.targets.isEmpty
-            case .contrastivePrompts: present = !inputs.positivePrompts.isEmpty && !inputs.negativePrompts.isEmpty
-            }
-            guard present else {
-                throw .invalidArgument(
-                    what: "inputs for strategy '\(name)'",
-                    problem:
-                        "it needs \(requirement.rawValue); pass --\(requirement.rawValue) or a task that provides it")
+            guard requirement.isMet(by: inputs) else {
+                let problem =
+                    requirement.rawValue.hasPrefix("input:")
+                    ? "it needs the input '\(requirement.rawValue.dropFirst("input:".count))', which its caller sets in StrategyInputs.extras"
+                    : "it needs \(requirement.rawValue); pass --\(requirement.rawValue) or a task that provides it"
+                throw .invalidArgument(what: "inputs for strategy '\(name)'", problem: problem)
             }
         }
     }

@@ -69,7 +69,10 @@ struct EvaluationTests {
         }
 
         let output = try EvaluationReport.write(
-            wider, to: dir + "/report", title: "Test report", notes: ["model: tiny"])
+            wider, to: dir + "/report", title: "Test report", notes: ["model: tiny"],
+            comparison: StrategyComparison(
+                candidate: "sae-ts", baselines: ["sae-direct", "caa"],
+                labels: ["sae-ts": "SAE-TS", "sae-direct": "SAE-direct", "caa": "CAA"]))
         let html = try String(contentsOfFile: output.html, encoding: .utf8)
         let parser = XMLParser(data: Data(html.utf8))
         let delegate = CountingDelegate()

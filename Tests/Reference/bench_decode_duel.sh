@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Batch-1 decoding is bound by memory bandwidth, and on a shared host that bandwidth drifts by ±40 %
-# within minutes. This runs `steer bench` (c) and llama.cpp's `llama-bench -n 64` alternately, ROUNDS
+# within minutes. This runs `steer-bench` (c) and llama.cpp's `llama-bench -n 64` alternately, ROUNDS
 # times per mode (modes interleaved within a round), so both see the same drift, and prints the per-round rates and their medians.
 #
 # Usage: Tests/Reference/bench_decode_duel.sh [--model DIR] [--rounds N] [--cache DIR] [--out FILE] [--modes "M ..."]
@@ -29,7 +29,7 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 mkdir -p "$(dirname "$OUT")"
-swift build -c release --product steer >&2
+swift build -c release --product steer-bench >&2
 NAME=$(basename "$MODEL")
 LINES=()
 for round in $(seq 1 "$ROUNDS"); do
@@ -41,7 +41,7 @@ for round in $(seq 1 "$ROUNDS"); do
             *) echo "unknown mode: $mode (in-place, in-place-gcd, f32, f16, bf16)" >&2; exit 2 ;;
         esac
         gguf=$CACHE/gguf/$NAME-${precision/bf16/f16}.gguf
-        read -r ours huge < <(env "${env[@]}" .build/release/steer bench --model "$MODEL" "${args[@]}" --only c --repeats 1 --json |
+        read -r ours huge < <(env "${env[@]}" .build/release/steer-bench --model "$MODEL" "${args[@]}" --only c --repeats 1 --json |
             python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["c_decode_batch1_64_tokens_per_second"], d.get("weights_on_huge_pages_fraction", "?"))')
         theirs=$("$CACHE"/build-*/bin/llama-bench -m "$gguf" -t 2 -n 64 -p 0 -r 1 -o json 2>/dev/null |
             python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["avg_ts"])')

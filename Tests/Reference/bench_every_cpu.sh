@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The "every CPU" comparison: `steer bench` at each kernel level this CPU has, and the AVX2 level
+# The "every CPU" comparison: `steer-bench` at each kernel level this CPU has, and the AVX2 level
 # with OpenBLAS for the larger products (how AVX2-only CPUs ran before our AVX2 kernels), side by
 # side with llama.cpp f32 and PyTorch f32, all on the same random google/gemma-2-2b checkpoint, one
 # after the other, 2 threads each. Prints a Markdown table naming the CPU and whether it has
@@ -42,7 +42,7 @@ log() { echo "[every-cpu $(date +%H:%M:%S)] $*" >&2; }
 mkdir -p "$OUT"
 rm -f "$OUT"/steer-*.json "$OUT"/llama.json "$OUT"/torch.json
 
-swift build -c release --product steer >&2
+swift build -c release --product steer-bench >&2
 STEER=.build/release/steer
 { lscpu | grep -E "Model name|^CPU\(s\)|L2|L3"; grep -m1 -o -w avx512f /proc/cpuinfo || echo "no avx512f"; nproc; free -g | head -2; uname -r; } \
     > "$OUT/machine.txt" 2>&1
@@ -55,9 +55,9 @@ log "warming the page cache with $MODEL"
 cat "$MODEL"/*.safetensors > /dev/null
 for entry in "${LEVELS[@]}"; do
     IFS=: read -r name level gemm <<< "$entry"
-    log "steer bench, f32 in place, level $name"
+    log "steer-bench, f32 in place, level $name"
     env ${level:+STEER_KERNEL_LEVEL=$level} ${gemm:+STEER_GEMM=$gemm} \
-        "$STEER" bench --model "$MODEL" --only "$ONLY" --repeats "$REPEATS" --json > "$OUT/steer-$name.json"
+        "$STEER-bench" --model "$MODEL" --only "$ONLY" --repeats "$REPEATS" --json > "$OUT/steer-$name.json"
 done
 if ! skipped llama; then
     log "llama.cpp f32"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Side by side on the real google/gemma-3-270m (Q4_K_M GGUF, fetched by Scripts/fetch-gemma3-270m.sh):
-# `steer bench` (f32 with the file's quantised blocks for small batches; f32 rows only; bf16 resident), llama.cpp on the same GGUF
+# `steer-bench` (f32 with the file's quantised blocks for small batches; f32 rows only; bf16 resident), llama.cpp on the same GGUF
 # (llama-batched-bench, llama-bench; its own quantised kernels) and transformers + torch (the same GGUF
 # dequantised to f32, eager attention), one after another, 2 threads, then the table of Docs/Benchmarks.md.
 # Run it on an otherwise idle machine: only ratios taken in one run are comparable.
@@ -41,7 +41,7 @@ mkdir -p "$OUT"
 
 GGUF=$(Scripts/fetch-gemma3-270m.sh)
 if [[ -z $STEER ]]; then
-    swift build -c release --product steer >&2
+    swift build -c release --product steer-bench >&2
     STEER=.build/release/steer
 fi
 {
@@ -52,14 +52,14 @@ fi
 } > "$OUT/machine.txt" 2>&1
 cat "$GGUF" > /dev/null
 
-log "steer bench, f32 resident with the file's quantised blocks for small batches (the default)"
-"$STEER" bench --model "$GGUF" --only a,b,c --layer 6 --repeats "$REPEATS" --json > "$OUT/steer-f32.json"
-log "steer bench, f32 rows only (STEER_QUANTIZED=off)"
-STEER_QUANTIZED=off "$STEER" bench --model "$GGUF" --only a,b,c --layer 6 --repeats "$REPEATS" --json \
+log "steer-bench, f32 resident with the file's quantised blocks for small batches (the default)"
+"$STEER-bench" --model "$GGUF" --only a,b,c --layer 6 --repeats "$REPEATS" --json > "$OUT/steer-f32.json"
+log "steer-bench, f32 rows only (STEER_QUANTIZED=off)"
+STEER_QUANTIZED=off "$STEER-bench" --model "$GGUF" --only a,b,c --layer 6 --repeats "$REPEATS" --json \
     > "$OUT/steer-f32-rows.json"
 if ! skipped bf16; then
-    log "steer bench, bf16 resident"
-    "$STEER" bench --model "$GGUF" --weights bf16 --only a,b,c --layer 6 --repeats "$REPEATS" --json \
+    log "steer-bench, bf16 resident"
+    "$STEER-bench" --model "$GGUF" --weights bf16 --only a,b,c --layer 6 --repeats "$REPEATS" --json \
         > "$OUT/steer-bf16.json"
 fi
 if ! skipped llama; then

@@ -3,7 +3,7 @@
 f32 and PyTorch f32, with the CPU they come from.
 
 Usage: python3 Tests/Reference/bench_levels_table.py OUT_DIR
-Reads OUT_DIR/steer-native.json, steer-avx2.json, steer-avx2-blas.json (steer bench --json),
+Reads OUT_DIR/steer-native.json, steer-avx2.json, steer-avx2-blas.json (steer-bench --json),
 llama.json (bench_llama_cpp.sh) and torch.json (bench_torch.py --json); missing files leave their
 columns empty.
 """

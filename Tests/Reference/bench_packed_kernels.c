@@ -64,7 +64,7 @@ static double measure(long m, long n, long k, int level, double *error) {
 int main(int argc, char **argv) {
     long defaults[] = {16, 32, 64, 128, 512, 1024, 2048};
     long count = argc > 1 ? argc - 1 : 7;
-    // (n, k) of q, k, v, o, gate, up, down: the mix is weighted by flops like steer bench's (e).
+    // (n, k) of q, k, v, o, gate, up, down: the mix is weighted by flops like steer-bench's (e).
     long shapes[][2] = {{2048, 2304}, {1024, 2304}, {1024, 2304}, {2304, 2048}, {9216, 2304}, {9216, 2304}, {2304, 9216}};
     int top = ck_level();
     printf("level in use by default: %d (0 portable, 1 AVX2, 2 AVX-512)\n", top);

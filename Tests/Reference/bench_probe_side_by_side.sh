@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# steer bench --probe (re-encode and capture executions) and bench_probe_torch.py, one after the other
+# steer-bench --probe (re-encode and capture executions) and bench_probe_torch.py, one after the other
 # on the same shape and CPU, each writing JSON into --out.
 #   Tests/Reference/bench_probe_side_by_side.sh --shape demo|gemma2-2b [--out DIR] [-- extra protocol flags]
 # Protocol flags after `--` go to both (e.g. --rollouts 8 --calibration 2x8 --probes 2).
@@ -22,7 +22,7 @@ esac
 lscpu | grep -E "Model name|^CPU\(s\)" > "$out/cpu.txt"
 grep -q avx512f /proc/cpuinfo && echo "avx512f: yes" >> "$out/cpu.txt" || echo "avx512f: no" >> "$out/cpu.txt"
 uptime >> "$out/cpu.txt"
-"$steer" bench --probe "${ours[@]}" "$@" --json > "$out/steer-$shape.json"
+"$steer-bench" --probe "${ours[@]}" "$@" --json > "$out/steer-$shape.json"
 uptime >> "$out/cpu.txt"
 "$python" Tests/Reference/bench_probe_torch.py "${theirs[@]}" "$@" --json > "$out/torch-$shape.json"
 uptime >> "$out/cpu.txt"

@@ -5,7 +5,7 @@ Per probe (method.md §2; the SAE-TS code's order of work):
   calibration  for each scale 0, 20, ... of the grid: the mean next-token loss of every calibration batch
                (BOS + random ids) through the whole model, steered at layer L (hook on decoder layer L's
                output, every position); the whole grid is walked (the worst case of the method's walk,
-               as `steer bench --probe` does)
+               as `steer-bench --probe` does)
   generation   for each prompt: its rollouts in one batch, model.generate(do_sample, top_k 50,
                temperature 1, exactly LENGTH - prompt tokens new tokens), steered at layer L
   re-encode    the rollouts again without steering, stopped after layer L (a hook raises once layer L's
@@ -14,7 +14,7 @@ Per probe (method.md §2; the SAE-TS code's order of work):
                every position
 The baseline (unsteered rollouts x --baseline-multiplier, re-encoded and encoded) runs once and is
 reported apart. Prompts: the method's 14 strings; a model without a tokenizer (random weights) gets
-BOS only, as `steer bench --probe` does.
+BOS only, as `steer-bench --probe` does.
 
 Usage:
   python Tests/Reference/bench_probe_torch.py --shape gemma2-2b|demo|gemma3-270m [--model DIR]

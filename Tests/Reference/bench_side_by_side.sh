@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs `steer bench` and the two peers (transformers + torch, llama.cpp) one after another on the same
+# Runs `steer-bench` and the two peers (transformers + torch, llama.cpp) one after another on the same
 # random-weight checkpoint of the google/gemma-2-2b shape, then prints the table of Docs/Benchmarks.md
 # with the ratios. Run it on an otherwise idle machine: only ratios taken in one run are comparable.
 #
@@ -33,7 +33,7 @@ skipped() { [[ ",$SKIP," == *",$1,"* ]]; }
 log() { echo "[side-by-side $(date +%H:%M:%S)] $*" >&2; }
 mkdir -p "$OUT"
 
-swift build -c release --product steer >&2
+swift build -c release --product steer-bench >&2
 STEER=.build/release/steer
 { lscpu | grep -E "Model name|^CPU\(s\)"; nproc; free -g | head -2; uname -r; } > "$OUT/machine.txt" 2>&1
 
@@ -41,8 +41,8 @@ STEER=.build/release/steer
 # time-to-first-token figure.
 log "warming the page cache with $MODEL/model.safetensors"
 cat "$MODEL"/*.safetensors > /dev/null
-log "steer bench, f32 resident (in place)"
-"$STEER" bench --model "$MODEL" --only e,a,b,c,d --reencode-sequences 128 --repeats "$REPEATS" --json \
+log "steer-bench, f32 resident (in place)"
+"$STEER-bench" --model "$MODEL" --only e,a,b,c,d --reencode-sequences 128 --repeats "$REPEATS" --json \
     > "$OUT/steer-f32.json"
 if ! skipped llama; then
     log "llama.cpp f32 and f16"
@@ -54,8 +54,8 @@ if ! skipped torch; then
         > "$OUT/torch.json"
 fi
 if ! skipped steer-f16; then
-    log "steer bench, f16 resident (narrowed at load) and bf16"
-    "$STEER" bench --model "$MODEL" --weights f16 --only a,b,c --repeats "$REPEATS" --json > "$OUT/steer-f16.json"
-    "$STEER" bench --model "$MODEL" --weights bf16 --only c --repeats "$REPEATS" --json > "$OUT/steer-bf16.json"
+    log "steer-bench, f16 resident (narrowed at load) and bf16"
+    "$STEER-bench" --model "$MODEL" --weights f16 --only a,b,c --repeats "$REPEATS" --json > "$OUT/steer-f16.json"
+    "$STEER-bench" --model "$MODEL" --weights bf16 --only c --repeats "$REPEATS" --json > "$OUT/steer-bf16.json"
 fi
 python3 Tests/Reference/bench_table.py "$OUT"

@@ -2,7 +2,7 @@
 """Prints the Markdown tables of Docs/Benchmarks.md from the JSON files bench_side_by_side.sh wrote.
 
 Usage: python3 Tests/Reference/bench_table.py OUT_DIR
-Reads OUT_DIR/steer-f32.json, steer-f16.json, steer-bf16.json (steer bench --json), llama.json
+Reads OUT_DIR/steer-f32.json, steer-f16.json, steer-bf16.json (steer-bench --json), llama.json
 (bench_llama_cpp.sh) and torch.json (bench_torch.py --json); missing files leave their columns empty.
 """
 import json

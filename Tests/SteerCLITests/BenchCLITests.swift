@@ -3,21 +3,21 @@ import SteeringCore
 import SteeringTestSupport
 import Testing
 
-/// `steer bench` on small shapes: every figure runs and reports its numbers; bad options fail clearly.
+/// `steer-bench` on small shapes: every figure runs and reports its numbers; bad options fail clearly.
 /// (Only that the figures exist and are positive is checked: timings are never asserted.)
 @Suite("steer bench")
 struct BenchCLITests {
     let model = fixturePath("gemma2/tiny-f32")
 
-    func steer(_ arguments: [String]) throws -> SubprocessResult? {
-        try BuiltProduct.runSteer(arguments, timeout: 300)
+    func bench(_ arguments: [String]) throws -> SubprocessResult? {
+        try BuiltProduct.run("steer-bench", arguments, timeout: 300)
     }
 
     @Test("a random model from --config reports every figure as JSON, in f32 and f16", arguments: ["f32", "f16"])
     func randomModel(weights: String) throws {
         guard
-            let result = try steer([
-                "bench", "--config", model + "/config.json", "--weights", weights, "--repeats", "1", "--layer", "1",
+            let result = try bench([
+                "--config", model + "/config.json", "--weights", weights, "--repeats", "1", "--layer", "1",
                 "--reencode-sequences", "4", "--sae-width", "64", "--json",
             ])
         else { return }
@@ -42,7 +42,7 @@ struct BenchCLITests {
 
     @Test("--model gives the time to first token; the table form prints every figure")
     func checkpoint() throws {
-        guard let result = try steer(["bench", "--model", model, "--only", "a,c", "--repeats", "1", "--layer", "1"])
+        guard let result = try bench(["--model", model, "--only", "a,c", "--repeats", "1", "--layer", "1"])
         else {
             return
         }
@@ -61,7 +61,7 @@ struct BenchCLITests {
             (["--probe", "--execution", "twice"], "twice"), (["--probe", "--calibration", "2by64"], "2by64"),
             (["--probe", "--grid-points", "1"], "grid-points"),
         ] {
-            guard let result = try steer(["bench", "--config", model + "/config.json"] + arguments) else { return }
+            guard let result = try bench(["--config", model + "/config.json"] + arguments) else { return }
             #expect(result.status != 0)
             #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
         }
@@ -69,10 +69,13 @@ struct BenchCLITests {
 
     @Test("STEER_KERNEL_LEVEL=avx2 runs bench at that level and says so; a misspelt level stops any command")
     func kernelLevel() throws {
-        guard let executable = BuiltProduct.steer() else { return }
+        guard let executable = BuiltProduct.steer(), let bench = BuiltProduct.path("steer-bench") else {
+            Issue.record("steer and steer-bench must be built")
+            return
+        }
         let forced = try Subprocess.run(
-            executable,
-            ["bench", "--config", model + "/config.json", "--only", "e", "--repeats", "1", "--layer", "1", "--json"],
+            bench,
+            ["--config", model + "/config.json", "--only", "e", "--repeats", "1", "--layer", "1", "--json"],
             environment: ["STEER_KERNEL_LEVEL": "avx2"], timeout: 300)
         #expect(forced.status == 0, "\(forced.stderr)")
         let json = try JSONSerialization.jsonObject(with: Data(forced.stdout.utf8)) as! [String: Any]
@@ -96,8 +99,8 @@ struct BenchCLITests {
     @Test("--probe times the effect protocol both ways and reports every part per probe")
     func probe() throws {
         guard
-            let result = try steer([
-                "bench", "--probe", "--config", model + "/config.json", "--layer", "1", "--probes", "3",
+            let result = try bench([
+                "--probe", "--config", model + "/config.json", "--layer", "1", "--probes", "3",
                 "--rollouts", "2", "--length", "8", "--grid-points", "3", "--calibration", "1x4",
                 "--baseline-multiplier", "1", "--sae-width", "64", "--json",
             ])
@@ -123,9 +126,9 @@ struct BenchCLITests {
         let args = ["forward", "--model", model, "--tokens", "2,5,7", "--out"]
         let dir = try makeTemporaryDirectory("cli-weights")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        guard let ok = try steer(args + [dir + "/a.safetensors", "--weights", "bf16"]) else { return }
+        guard let ok = try BuiltProduct.runSteer(args + [dir + "/a.safetensors", "--weights", "bf16"]) else { return }
         #expect(ok.status == 0, "\(ok.stderr)")
-        guard let bad = try steer(args + [dir + "/b.safetensors", "--weights", "int4"]) else { return }
+        guard let bad = try BuiltProduct.runSteer(args + [dir + "/b.safetensors", "--weights", "int4"]) else { return }
         #expect(bad.status != 0)
         #expect(bad.stderr.contains("int4"))
         #expect(!FileManager.default.fileExists(atPath: dir + "/b.safetensors"))

@@ -23,7 +23,11 @@ Stages (each reads what the previous ones wrote under WORK; nothing in WORK is c
            pseudo-derivatives, L0 controller, unit decoder rows) in float32, then measures it on the
            held-out windows: fraction of variance explained, mean L0, dead features (no activation on
            HELD_DEAD_ROWS training rows nor on the held-out rows), and the next-token loss with the
-           reconstruction spliced in (on SPLICE_WINDOWS held-out windows)
+           reconstruction spliced in (on SPLICE_WINDOWS held-out windows). Dead-feature resampling is
+           available (cfg resample_every / resample_until; Demo/recipe/sae.py resample_dead) but the
+           committed width_2k was trained without it
+  tasks    the method's nine concepts: target features of width_2k by the mechanical rule of
+           gemma3_tasks.py, task files Demo/gemma3-270m/tasks/<name>.json for the clean ones
 
 The model is transformers' Gemma3ForCausalLM loaded from the Q4_K_M GGUF (dequantised to float32),
 the same reference the Gemma-3 parity tests use. Gemma terms: the dictionaries are derived from the
@@ -68,7 +72,7 @@ SAES = [
 RESULTS_PATH = os.path.join(HERE, "results.json")
 OUT_DIR = os.path.join(REPO, "Demo", "gemma3-270m", "sae", "resid_post")
 DEFAULT_WORK = os.environ.get("GEMMA3_DEMO_WORK", "/work/gemma3-demo/work")
-STAGES = ["corpus", "tokens", "acts", "sae", "check"]
+STAGES = ["corpus", "tokens", "acts", "sae", "check", "tasks"]
 
 
 def update_results(section, value):
@@ -259,6 +263,18 @@ def stage_check(gguf, threads):
     return dict(text=os.path.relpath(CHECK_TEXT, REPO), chapters=len(chapters), dictionaries=results)
 
 
+def stage_tasks(work, gguf):
+    """The nine concepts' target features of the width_2k dictionary (rule in gemma3_tasks.py)."""
+    from safetensors.torch import load_file
+    import gemma3_tasks
+    folder = os.path.join(OUT_DIR, f"layer_{LAYER}_width_2k")
+    raw = load_file(os.path.join(folder, "params.safetensors"))
+    p = {"W_enc": raw["w_enc"], "b_enc": raw["b_enc"], "threshold": raw["threshold"], "W_dec": raw["w_dec"],
+         "b_dec": raw["b_dec"]}
+    p = {k: v.float().numpy() for k, v in p.items()}
+    return gemma3_tasks.select_tasks(work, load_tokenizer(gguf), p, os.path.relpath(folder, REPO), LAYER)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--gguf", required=True, help="gemma-3-270m-q4_k_m.gguf (Scripts/fetch-gemma3-270m.sh)")
@@ -290,6 +306,8 @@ def main():
             stage_sae(args.work, gguf, args.threads, [n for n in args.only.split(",") if n])
         elif stage == "check":
             update_results("check", stage_check(gguf, args.threads))
+        elif stage == "tasks":
+            update_results("tasks", stage_tasks(args.work, gguf))
 
     run_stages(STAGES, stages, run_stage, RESULTS_PATH)
 

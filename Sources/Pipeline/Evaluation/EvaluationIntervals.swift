@@ -28,11 +28,12 @@ public struct StrategyComparison: Sendable, Hashable, Codable {
         self.labels = labels
     }
 
-    /// The paper's claim (arXiv 2411.02193): SAE-TS beats SAE-direct and CAA. Data, not code: callers
-    /// pass their own comparison to test another strategy.
-    public static let paper = StrategyComparison(
-        candidate: "sae-ts", baselines: ["sae-direct", "caa"],
-        labels: ["sae-ts": "SAE-TS", "sae-direct": "SAE-direct", "caa": "CAA"])
+    /// A comparison whose labels are the strategies' own display names (``SteeringStrategy/displayName``).
+    public init(candidate: any SteeringStrategy, baselines: [any SteeringStrategy]) {
+        self.init(
+            candidate: candidate.name, baselines: baselines.map(\.name),
+            labels: Dictionary(([candidate] + baselines).map { ($0.name, $0.displayName) }) { first, _ in first })
+    }
 
     /// The report's name for `strategy`.
     public func label(_ strategy: String) -> String { labels[strategy] ?? strategy }

@@ -13,10 +13,11 @@ public enum EvaluationReport {
 
     /// Writes the report into `directory` (created if missing).
     /// - Parameter notes: extra lines for the "Protocol" section (model, dictionary, estimator, …).
-    /// - Parameter comparison: the claim the report tests per task (default: the paper's).
+    /// - Parameter comparison: the claim the report tests per task (the caller's configuration, e.g. the paper's
+    ///   SAE-TS against SAE-direct and CAA).
     public static func write(
         _ result: EvaluationResult, to directory: String, title: String, notes: [String] = [],
-        comparison: StrategyComparison = .paper
+        comparison: StrategyComparison
     ) throws -> Output {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let output = Output(
@@ -48,7 +49,7 @@ public enum EvaluationReport {
     }
 
     /// Cells, summaries, verdicts and settings as JSON.
-    public static func json(_ result: EvaluationResult, comparison: StrategyComparison = .paper) throws -> Data {
+    public static func json(_ result: EvaluationResult, comparison: StrategyComparison) throws -> Data {
         struct Document: Encodable {
             var settings: EvaluationSettings
             var summaries: [EvaluationSummary]

@@ -50,17 +50,28 @@ public struct SteeringTask: Sendable, Hashable, Codable {
     /// `blocks.{layer}.hook_resid_post`.
     public var site: ActivationSite { ActivationSite(layer: layer) }
 
-    /// The features a strategy targets: ``saeDirectFeatures`` for `sae-direct`, ``targets`` otherwise.
-    public func targets(forStrategy strategy: String) -> [FeatureTarget] {
-        strategy == "sae-direct" ? saeDirectFeatures : targets
+    /// The feature list a task file names `list`: `targets` or `sae_direct_features`; nil for another name.
+    public func features(list: String) -> [FeatureTarget]? {
+        switch list {
+        case "targets": return targets
+        case "sae_direct_features": return saeDirectFeatures
+        default: return nil
+        }
     }
 
-    /// The inputs for `strategy`: site, its targets (``targets(forStrategy:)``) and both prompt sets.
-    /// The caller adds the model, dictionary, estimator and options.
-    public func strategyInputs(forStrategy strategy: String) -> StrategyInputs {
-        StrategyInputs(
-            site: site, targets: targets(forStrategy: strategy), positivePrompts: positivePrompts,
-            negativePrompts: negativePrompts)
+    /// The inputs for `strategy`: site, the feature list it declares (``SteeringStrategy/taskFeatureList``)
+    /// and both prompt sets. The caller adds the model, dictionary, estimator and options.
+    /// - Throws: ``SteeringError`` when the strategy asks for a feature list tasks do not have.
+    public func strategyInputs(for strategy: any SteeringStrategy) throws(SteeringError) -> StrategyInputs {
+        guard let features = features(list: strategy.taskFeatureList) else {
+            throw .invalidArgument(
+                what: "strategy '\(strategy.name)' on task '\(name)'",
+                problem:
+                    "it targets the feature list '\(strategy.taskFeatureList)'; tasks have targets and sae_direct_features"
+            )
+        }
+        return StrategyInputs(
+            site: site, targets: features, positivePrompts: positivePrompts, negativePrompts: negativePrompts)
     }
 
     /// Every field as a canonical ``RecipeValue`` (weights as doubles), for recipes.

@@ -24,8 +24,8 @@ public struct TaskVectors: Sendable {
     }
 
     /// The inputs `strategy` gets for `task`.
-    public func inputs(task: SteeringTask, strategy: any SteeringStrategy) -> StrategyInputs {
-        var inputs = task.strategyInputs(forStrategy: strategy.name)
+    public func inputs(task: SteeringTask, strategy: any SteeringStrategy) throws -> StrategyInputs {
+        var inputs = try task.strategyInputs(for: strategy)
         inputs.model = model
         inputs.dictionary = dictionary
         inputs.effectModel = estimator?.model
@@ -39,7 +39,8 @@ public struct TaskVectors: Sendable {
         for task in tasks {
             for strategy in strategies {
                 let built = try builder.build(
-                    strategy: strategy, inputs: inputs(task: task, strategy: strategy), estimatorKey: estimator?.key,
+                    strategy: strategy, inputs: try inputs(task: task, strategy: strategy),
+                    estimatorKey: estimator?.key,
                     task: task.name)
                 out.append(
                     EvaluationSubject(

@@ -34,6 +34,17 @@ public enum BuiltProduct {
         return found
     }
 
+    /// Runs the built executable `name` with `arguments`; nil (with a recorded issue) when it was not built.
+    public static func run(_ name: String, _ arguments: [String], timeout: Double = 120, filePath: String = #filePath)
+        throws -> SubprocessResult?
+    {
+        guard let executable = path(name, filePath: filePath) else {
+            Issue.record("the \(name) executable was not found next to the test bundle; run `swift build` first")
+            return nil
+        }
+        return try Subprocess.run(executable, arguments, timeout: timeout)
+    }
+
     /// Runs the built `steer` with `arguments`; nil (with a recorded issue) when it was not built.
     public static func runSteer(_ arguments: [String], timeout: Double = 120) throws -> SubprocessResult? {
         guard let executable = steer() else { return nil }

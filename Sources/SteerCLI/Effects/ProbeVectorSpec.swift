@@ -27,7 +27,7 @@ struct ProbeVectorSpec {
                 range = start..<end
                 spec = String(spec[..<colon])
             }
-            let probes = try PluginRegistry.standard.dictionary("jumprelu", PluginOptions(path: spec))
+            let probes = try Steer.registry.dictionary("jumprelu", PluginOptions(path: spec))
             if let site, let probeSite = probes.descriptor.site, probeSite != site {
                 throw ValidationError(
                     "--vectors: \(spec) is an SAE of \(probeSite), but effects are measured at \(site); "

@@ -54,49 +54,10 @@ struct JudgeOptions: ParsableArguments {
         return table
     }
 
-    /// The coherence judge. A judge that anchors its scale on unsteered completions of the evaluation
-    /// prompt (coherence-loglik) gets up to 64 of them, generated only if it asks.
-    func coherence(model: any ModelBackend, settings: EvaluationSettings) throws -> any Judge {
-        let references: @Sendable () throws -> [JudgeRequest] = {
-            var reference = settings
-            reference.seed = settings.seed &+ 0x5EED
-            reference.samples = min(64, settings.samples)
-            let prompt = model.encode(settings.prompt, addBOS: true)
-            let tokens = try model.generate(
-                prompts: Array(repeating: prompt, count: reference.samples), sampling: reference.sampling,
-                interventions: [])
-            return tokens.map {
-                JudgeRequest(
-                    prompt: settings.prompt,
-                    completion: model.decode(Array($0.dropFirst(prompt.count)), skipSpecialTokens: true),
-                    criterion: "coherence", tokens: $0)
-            }
-        }
-        return try PluginRegistry.standard.judge(
-            coherenceJudge, PluginOptions(values: try values()[coherenceJudge] ?? [:]),
-            context: JudgeContext(
-                model: model, subject: JudgeSubject(criterion: "coherence", references: references)))
-    }
-
-    /// One behaviour judge per task, configured from the task (its lexicon, target features and
-    /// positive prompts) unless options say otherwise.
-    func behaviour(tasks: [SteeringTask], model: any ModelBackend, dictionary: any FeatureDictionary) throws
-        -> [String: any Judge]
-    {
-        let options = PluginOptions(values: try values()[behaviourJudge] ?? [:])
-        var judges = [String: any Judge]()
-        for task in tasks {
-            let subject = JudgeSubject(
-                criterion: task.behaviourCriterion, lexicon: task.lexicon, targets: task.targets(forStrategy: "sae-ts"),
-                site: task.site, examples: task.positivePrompts)
-            do {
-                judges[task.name] = try PluginRegistry.standard.judge(
-                    behaviourJudge, options,
-                    context: JudgeContext(model: model, dictionary: dictionary, subject: subject))
-            } catch {
-                throw ValidationError("Task \(task.name): behaviour judge \(behaviourJudge): \(error)")
-            }
-        }
-        return judges
+    /// The judges these options name, created through the standard registry with their options.
+    func judges() throws -> EvaluationJudges {
+        EvaluationJudges(
+            registry: Steer.registry, behaviourJudge: behaviourJudge, coherenceJudge: coherenceJudge,
+            options: try values())
     }
 }

@@ -33,7 +33,7 @@ struct ModelOptions: ParsableArguments {
 
     /// The model at `path`, loaded by `backend` (default: the registry's backend for its architecture).
     static func load(_ path: String, backend: String? = nil, weights: String? = nil) throws -> any ModelBackend {
-        try PluginRegistry.standard.backend(
+        try Steer.registry.backend(
             forModelAt: PluginOptions(path: path, values: weights.map { ["weights": $0] } ?? [:]), name: backend)
     }
 }
@@ -58,7 +58,7 @@ struct SAEOptions: ParsableArguments {
 
     /// The dictionary at `path`, loaded by the plugin `plugin`.
     static func load(_ path: String, layer: Int? = nil, plugin: String = "jumprelu") throws -> any FeatureDictionary {
-        try PluginRegistry.standard.dictionary(
+        try Steer.registry.dictionary(
             plugin, PluginOptions(path: path, values: layer.map { ["layer": String($0)] } ?? [:]))
     }
 }
@@ -120,7 +120,7 @@ func pluginOptionValues(_ assignments: [String], kind: PluginKind, flag: String)
             throw ValidationError("\(flag) '\(assignment)': expected NAME.KEY=VALUE, e.g. \(flag) sae-ts.lambda=0.5.")
         }
         let name = String(assignment[..<dot]), key = String(assignment[assignment.index(after: dot)..<equals])
-        try PluginRegistry.standard.checkOptionKeys([key], of: kind, named: name)
+        try Steer.registry.checkOptionKeys([key], of: kind, named: name)
         let value = String(assignment[assignment.index(after: equals)...])
         if let earlier = values[name]?[key], earlier != value {
             throw ValidationError("\(flag) sets \(name).\(key) twice ('\(earlier)' and '\(value)').")

@@ -110,7 +110,7 @@ struct EstimatorHyperparameters: ParsableArguments {
                     + "which is not being fitted (\(names.joined(separator: ", "))).")
         }
         return try names.map { name in
-            try PluginRegistry.standard.estimator(name, PluginOptions(values: table[name] ?? [:]))
+            try Steer.registry.estimator(name, PluginOptions(values: table[name] ?? [:]))
         }
     }
 }

@@ -14,8 +14,12 @@ import TransformerRuntime
     import Glibc
 #endif
 
+/// `steer-bench`: the inference and probe-cost benchmarks, an executable of its own so that the `steer` CLI
+/// reaches plugins only through the registry (the benchmark builds random models of concrete backends).
+@main
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "steer-bench",
         abstract:
             "Measure inference throughput on a random-weight model of a real shape (no download), or a checkpoint.",
         discussion: """
@@ -100,6 +104,16 @@ struct Bench: AsyncParsableCommand {
 
     @Option(help: "A JumpReLU SAE (directory or file) instead of a random one of --sae-width (--probe).")
     var sae: String?
+
+    /// Checks `STEER_KERNEL_LEVEL` before the benchmark starts, as `steer` does.
+    static func main() async {
+        do {
+            _ = try Kernels.environmentLevel()
+        } catch {
+            exit(withError: error)
+        }
+        await main(nil)
+    }
 
     func validate() throws {
         guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1, got \(repeats)") }
@@ -430,7 +444,7 @@ extension Bench {
             }
             return try (config.map { try Gemma3Configuration.load(path: $0) } ?? .gemma3_270m).architecture
         default:
-            throw ValidationError("steer bench knows the shapes of gemma2 and gemma3, not '\(backend)'")
+            throw ValidationError("steer-bench knows the shapes of gemma2 and gemma3, not '\(backend)'")
         }
     }
 
@@ -444,7 +458,7 @@ extension Bench {
             let configuration = try config.map { try Gemma3Configuration.load(path: $0) } ?? .gemma3_270m
             return Gemma3Backend.random(configuration: configuration, seed: 1, element: element)
         default:
-            throw ValidationError("steer bench builds random gemma2 and gemma3 models, not '\(backend)'")
+            throw ValidationError("steer-bench builds random gemma2 and gemma3 models, not '\(backend)'")
         }
     }
 }
@@ -570,4 +584,9 @@ struct FlopModel {
         }
         return Double(rows * columns * 4) / times.sorted()[times.count / 2] / 1e9
     }
+}
+
+/// Writes `message` and a newline to standard error.
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
 }

@@ -52,7 +52,7 @@ struct VectorMake: AsyncParsableCommand {
 
     func run() async throws {
         let store = try storeOptions.open(readOnly: false, create: true)
-        let registry = PluginRegistry.standard
+        let registry = Steer.registry
         let strategy = try registry.strategy(self.strategy)
         let loadedTask = try task.map { try TaskCatalog.load($0) }
         let dictionary = try sae.map { try SAEOptions.load($0) }
@@ -60,7 +60,7 @@ struct VectorMake: AsyncParsableCommand {
         let estimatorModel = try estimator.map { try EstimatorReference.resolve($0, store: store) }
         guard let site = (layer ?? loadedTask?.layer).map({ ActivationSite(layer: $0) }) ?? dictionary?.descriptor.site
         else { throw ValidationError("Give --layer (or a --task or an --sae whose layer is known).") }
-        var inputs = loadedTask?.strategyInputs(forStrategy: strategy.name) ?? StrategyInputs(site: site)
+        var inputs = try loadedTask?.strategyInputs(for: strategy) ?? StrategyInputs(site: site)
         inputs.site = site
         if let target { inputs.targets = try FeatureTarget.parseList(target) }
         inputs.model = backend

@@ -69,7 +69,7 @@ struct Evaluate: AsyncParsableCommand {
         let taskList =
             try tasks.map { try $0.split(separator: ",").map { try TaskCatalog.load(String($0)) } }
             ?? TaskCatalog.builtins()
-        let strategyList = try strategies.split(separator: ",").map { try PluginRegistry.standard.strategy(String($0)) }
+        let strategyList = try strategies.split(separator: ",").map { try Steer.registry.strategy(String($0)) }
         let named = try pluginOptionValues(strategyOptions, kind: .strategy, flag: "--strategy-option")
         try checkPluginOptionsApply(named, to: strategyList.map(\.name), flag: "--strategy-option")
         let estimatorModel = try estimator.map { try EstimatorReference.resolve($0, store: store) }
@@ -82,8 +82,8 @@ struct Evaluate: AsyncParsableCommand {
         ).subjects(tasks: taskList, strategies: strategyList)
         let runner = try EvaluationRunner(
             model: backend, store: store, settings: settings,
-            behaviourJudges: try judges.behaviour(tasks: taskList, model: backend, dictionary: dictionary),
-            coherenceJudge: try judges.coherence(model: backend, settings: settings))
+            behaviourJudges: try judges.judges().behaviour(tasks: taskList, model: backend, dictionary: dictionary),
+            coherenceJudge: try judges.judges().coherence(model: backend, settings: settings))
         let progress = ProgressReporter(
             label: "evaluation", total: subjects.count * settings.scales.count, unit: "cells")
         let result = try await runner.run(subjects, progress: progress)
@@ -112,7 +112,7 @@ func parseScales(_ text: String) throws -> [Float] {
 }
 
 extension Evaluate {
-    /// `--compare CANDIDATE:BASELINE,…` as a comparison; the paper's labels name the shipped strategies.
+    /// `--compare CANDIDATE:BASELINE,…` as a comparison, labelled with the strategies' display names.
     func comparison() throws -> StrategyComparison {
         let parts = compare.split(separator: ":", maxSplits: 1).map(String.init)
         guard parts.count == 2, !parts[0].isEmpty else {
@@ -121,7 +121,8 @@ extension Evaluate {
         }
         let baselines = parts[1].split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         guard !baselines.isEmpty else { throw ValidationError("--compare '\(compare)': give at least one baseline.") }
+        let registry = Steer.registry
         return StrategyComparison(
-            candidate: parts[0], baselines: baselines, labels: StrategyComparison.paper.labels)
+            candidate: try registry.strategy(parts[0]), baselines: try baselines.map { try registry.strategy($0) })
     }
 }

@@ -1,19 +1,18 @@
 import Foundation
-import Pipeline
 import SteeringCore
 
 /// The files the embedded demo ships under `Demo/` (written by `Demo/recipe/`).
-struct DemoAssets {
-    let directory: String
-    let model: String
+public struct DemoAssets: Sendable {
+    public let directory: String
+    public let model: String
     /// The measuring SAE (Gemma Scope layout) and the wider SAE whose decoder rows are the probes.
-    let sae: String
-    let probeSAE: String
-    let calibration: String
-    let taskFiles: [String]
+    public let sae: String
+    public let probeSAE: String
+    public let calibration: String
+    public let taskFiles: [String]
 
     /// Finds the assets in `directory` (default: `Demo` in the current directory).
-    init(directory: String) throws {
+    public init(directory: String) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory + "/model/config.json", isDirectory: &isDirectory) else {
             throw PipelineError.invalidInput(
@@ -49,7 +48,7 @@ struct DemoAssets {
     }
 
     /// `sae/layer_*/width_*/average_l0_*` folders holding a params.npz, narrowest first.
-    static func saeFolders(root: String) throws -> [(width: Int, path: String)] {
+    public static func saeFolders(root: String) throws -> [(width: Int, path: String)] {
         let fm = FileManager.default
         var out = [(width: Int, path: String)]()
         for layer in ((try? fm.contentsOfDirectory(atPath: root)) ?? []).filter({ $0.hasPrefix("layer_") }) {
@@ -72,7 +71,7 @@ struct DemoAssets {
 
     /// Reads a demo task file: the recipe's camelCase layout with its feature evidence, mapped onto
     /// ``SteeringTask`` (the evidence is kept for the report, not used).
-    static func task(_ path: String) throws -> SteeringTask {
+    public static func task(_ path: String) throws -> SteeringTask {
         guard let data = FileManager.default.contents(atPath: path),
             let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
         else {

@@ -94,7 +94,7 @@ struct Serve: AsyncParsableCommand {
             }
         let artifacts = try storePath.map { try ArtifactStore(path: $0, readOnly: true) }
         let dictionary = try sae.map { path in
-            try PluginRegistry.standard.dictionary(
+            try Steer.registry.dictionary(
                 "jumprelu", PluginOptions(path: path, values: saeLayer.map { ["layer": String($0)] } ?? [:]))
         }
         let application = try ServerApplication(

@@ -27,7 +27,7 @@ struct PluginsCommand: ParsableCommand {
         } else {
             kinds = PluginKind.allCases
         }
-        print(try Self.listing(kinds, registry: .standard), terminator: "")
+        print(try Self.listing(kinds, registry: Steer.registry), terminator: "")
     }
 
     /// The text `steer plugins` prints for `kinds`.

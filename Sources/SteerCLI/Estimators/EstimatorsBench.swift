@@ -56,7 +56,7 @@ struct EstimatorsBench: AsyncParsableCommand {
             table["linear-adam", default: [:]]["max-steps"] = String(adamSteps)
         }
         for name in names {
-            let estimator = try PluginRegistry.standard.estimator(name, PluginOptions(values: table[name] ?? [:]))
+            let estimator = try Steer.registry.estimator(name, PluginOptions(values: table[name] ?? [:]))
             let progress = fitProgress(estimator, trainingRows: training.count)
             let start = ProgressReporter.now()
             _ = try estimator.fit(data, rows: training, progress: progress)
