@@ -112,6 +112,11 @@ public struct StrategyRequirement: RawRepresentable, Sendable, Hashable, CustomS
 
     public var description: String { rawValue }
 
+    /// The key name of an extra input (``input(_:)``); nil for the named requirements.
+    public var inputName: String? {
+        rawValue.hasPrefix("input:") ? String(rawValue.dropFirst("input:".count)) : nil
+    }
+
     /// Whether `inputs` carries what this requirement names.
     public func isMet(by inputs: StrategyInputs) -> Bool {
         switch self {
@@ -121,8 +126,8 @@ public struct StrategyRequirement: RawRepresentable, Sendable, Hashable, CustomS
         case .targets: return !inputs.targets.isEmpty
         case .contrastivePrompts: return !inputs.positivePrompts.isEmpty && !inputs.negativePrompts.isEmpty
         default:
-            guard rawValue.hasPrefix("input:") else { return false }
-            return inputs.extras[String(rawValue.dropFirst("input:".count))] != nil
+            guard let inputName else { return false }
+            return inputs.extras[inputName] != nil
         }
     }
 }
@@ -154,9 +159,10 @@ extension SteeringStrategy {
         for requirement in requirements.sorted(by: { $0.rawValue < $1.rawValue }) {
             guard requirement.isMet(by: inputs) else {
                 let problem =
-                    requirement.rawValue.hasPrefix("input:")
-                    ? "it needs the input '\(requirement.rawValue.dropFirst("input:".count))', which its caller sets in StrategyInputs.extras"
-                    : "it needs \(requirement.rawValue); pass --\(requirement.rawValue) or a task that provides it"
+                    requirement.inputName.map {
+                        "it needs the input '\($0)', which its caller sets in StrategyInputs.extras"
+                    }
+                    ?? "it needs \(requirement.rawValue); pass --\(requirement.rawValue) or a task that provides it"
                 throw .invalidArgument(what: "inputs for strategy '\(name)'", problem: problem)
             }
         }

@@ -40,6 +40,12 @@ public struct MethodDemo: Sendable {
         /// Report title and directory.
         public var title: String
         public var reportDirectory: String
+        /// How the report's protocol section describes the model, the chosen estimator, the judges and the
+        /// protocol sizes (the measured figures are added by the run).
+        public var modelNote: String
+        public var estimatorNote: String
+        public var judgeNote: String
+        public var protocolNote: String
 
         /// The embedded toy demo's sizes, reduced to fit in minutes on two cores (`full`: the method's).
         public static func embedded(assets: DemoAssets, reportDirectory: String, full: Bool) -> Configuration {
@@ -50,7 +56,14 @@ public struct MethodDemo: Sendable {
                 sweepStepUnits: full ? 2 : 4, samples: full ? 256 : 32, estimators: ["ridge", "linear-adam"],
                 strategies: ["caa", "sae-direct", "sae-ts"], candidate: "sae-ts", baselines: ["sae-direct", "caa"],
                 behaviourJudge: "lexicon", coherenceJudge: "coherence-loglik",
-                title: "SAE-TS on the embedded demo model", reportDirectory: reportDirectory)
+                title: "SAE-TS on the embedded demo model", reportDirectory: reportDirectory,
+                modelNote: "the embedded demo Gemma-2",
+                estimatorNote: "SAE-TS uses ridge (chosen before any evaluation: closed form, λ by cross-validation)",
+                judgeNote:
+                    "Judges: behaviour = the task lexicon (whole-word matches, saturating at 3), coherence = the unsteered model's mean log-likelihood, anchored on its own unsteered completions. No LLM judge is used; these judges were not tuned on these results.",
+                protocolNote: full
+                    ? "Protocol: the method's full sizes (--full)."
+                    : "Protocol reduced to fit on two cores; `steer demo --full` runs the method's sizes.")
         }
     }
 
@@ -152,16 +165,15 @@ public struct MethodDemo: Sendable {
             subjects, progress: progress?("evaluation", subjects.count * sweep.count, "cells"))
         log("evaluation: \(result.cells.count) cells, \(result.computedCells) computed now")
         let notes = [
-            "Model: \(model.descriptor.name) (\(model.descriptor.layerCount) layers, d_model \(model.descriptor.hiddenSize)), \(assets.model); SAE \(sae.descriptor.name) (\(sae.descriptor.featureCount) features) at \(site).",
+            "Model: \(configuration.modelNote) (\(model.descriptor.layerCount) layers, d_model \(model.descriptor.hiddenSize)), \(assets.model); SAE \(sae.descriptor.name) (\(sae.descriptor.featureCount) features) at \(site).",
             "Effects: \(count) probe vectors = unit decoder rows 0..<\(count) of \(probeSAE.descriptor.name); \(measurement.prompts.count) prompts × \(measurement.rolloutsPerPrompt) rollouts of \(measurement.totalLength) tokens (baseline ×\(measurement.baselineMultiplier)); \(effects.failures.count) probes had no loss crossing and were left out.",
             "Calibration: \(calibrationSpec.batchCount) × \(calibrationSpec.batchSize) sequences of 32 tokens from \((assets.calibration as NSString).lastPathComponent); unsteered loss + 0.5 nats; grid \(calibrationGrid.map { String(format: "%g", $0) }.joined(separator: ", ")) (the residual norm at the site is \(String(format: "%.1f", norm))).",
             "Estimators (held-out \(split.validationSize) of \(dataset.count) effects): "
                 + comparison.entries.map {
                     "\($0.estimator): R² \(String(format: "%.3f", $0.diagnostics.rSquared)), mean cosine \(String(format: "%.3f", $0.diagnostics.cosine.mean))"
                 }.joined(separator: "; ")
-                + ". The strategies use \(chosen.name) (chosen before any evaluation).",
-            "Judges: behaviour = \(configuration.behaviourJudge), coherence = \(configuration.coherenceJudge). These judges were not tuned on these results.",
-            "Protocol: \(configuration.rolloutsPerPrompt) rollouts per prompt, \(configuration.samples) samples per cell, \(sweep.count) scales.",
+                + ". \(configuration.estimatorNote).",
+            configuration.judgeNote, configuration.protocolNote,
         ]
         let report = try EvaluationReport.write(
             result, to: configuration.reportDirectory, title: configuration.title, notes: notes, comparison: claim)

@@ -22,7 +22,7 @@ extension SteeringTask {
             throw fail(field, "is empty; write one")
         }
         guard layer >= 0 else { throw fail("layer", "is \(layer); give a block index ≥ 0 (the method uses 12)") }
-        for (field, list) in [("targets", targets), ("sae_direct_features", saeDirectFeatures)] {
+        for (field, list) in featureLists {
             guard !list.isEmpty else {
                 throw fail(field, "is empty; give at least one {\"feature\": ID, \"weight\": W}")
             }

@@ -50,13 +50,14 @@ public struct SteeringTask: Sendable, Hashable, Codable {
     /// `blocks.{layer}.hook_resid_post`.
     public var site: ActivationSite { ActivationSite(layer: layer) }
 
-    /// The feature list a task file names `list`: `targets` or `sae_direct_features`; nil for another name.
+    /// The task's feature lists by their task-file field names.
+    public var featureLists: [(name: String, features: [FeatureTarget])] {
+        [("targets", targets), ("sae_direct_features", saeDirectFeatures)]
+    }
+
+    /// The feature list a task file names `list` (``featureLists``); nil for another name.
     public func features(list: String) -> [FeatureTarget]? {
-        switch list {
-        case "targets": return targets
-        case "sae_direct_features": return saeDirectFeatures
-        default: return nil
-        }
+        featureLists.first { $0.name == list }?.features
     }
 
     /// The inputs for `strategy`: site, the feature list it declares (``SteeringStrategy/taskFeatureList``)
@@ -67,7 +68,7 @@ public struct SteeringTask: Sendable, Hashable, Codable {
             throw .invalidArgument(
                 what: "strategy '\(strategy.name)' on task '\(name)'",
                 problem:
-                    "it targets the feature list '\(strategy.taskFeatureList)'; tasks have targets and sae_direct_features"
+                    "it targets the feature list '\(strategy.taskFeatureList)'; tasks have \(featureLists.map(\.name).joined(separator: " and "))"
             )
         }
         return StrategyInputs(

@@ -96,7 +96,7 @@ public func checkSteeringStrategy(
         case .effectModel: missing.effectModel = nil
         case .targets: missing.targets = []
         case .contrastivePrompts: missing.negativePrompts = []
-        default: missing.extras = [:]  // an input core does not name (StrategyRequirement.input)
+        default: missing.extras[requirement.inputName ?? ""] = nil  // an input core does not name
         }
         #expect(
             throws: SteeringError.self, "missing \(requirement.rawValue) must throw", sourceLocation: sourceLocation
