@@ -197,6 +197,14 @@ def save_gemma_scope_2(p, folder, l0):
     })
 
 
+def load_committed(folder):
+    """A committed dictionary's parameters (Gemma Scope 2 names mapped to ours), float32 numpy arrays."""
+    from safetensors.torch import load_file
+    raw = load_file(os.path.join(folder, "params.safetensors"))
+    names = {"W_enc": "w_enc", "b_enc": "b_enc", "threshold": "threshold", "W_dec": "w_dec", "b_dec": "b_dec"}
+    return {k: raw[v].float().numpy() for k, v in names.items()}
+
+
 def bf16_round(p):
     return {k: torch.from_numpy(v).to(torch.bfloat16).float().numpy() for k, v in p.items()}
 
@@ -237,7 +245,6 @@ CHECK_TEXT = os.path.join(REPO, "Tests", "Fixtures", "gemma3", "heldout-kjv.txt"
 
 @torch.no_grad()
 def stage_check(gguf, threads):
-    from safetensors.torch import load_file
     torch.set_num_threads(threads)
     tok, model = load_tokenizer(gguf), load_model(gguf)
     chapters = [c.strip() for c in open(CHECK_TEXT, encoding="utf-8").read().split("\n\n") if c.strip()]
@@ -251,10 +258,7 @@ def stage_check(gguf, threads):
     results = {}
     for cfg in SAES:
         folder = os.path.join(OUT_DIR, f"layer_{LAYER}_{cfg['name']}")
-        raw = load_file(os.path.join(folder, "params.safetensors"))
-        p = {"W_enc": raw["w_enc"], "b_enc": raw["b_enc"], "threshold": raw["threshold"], "W_dec": raw["w_dec"],
-             "b_dec": raw["b_dec"]}
-        p = {k: v.float().numpy().astype(np.float64) for k, v in p.items()}
+        p = {k: v.astype(np.float64) for k, v in load_committed(folder).items()}
         f = encode_np(p, x)
         rec = decode_np(p, f)
         fve = 1 - ((rec - x) ** 2).sum() / ((x - x.mean(0)) ** 2).sum()
@@ -265,13 +269,9 @@ def stage_check(gguf, threads):
 
 def stage_tasks(work, gguf):
     """The nine concepts' target features of the width_2k dictionary (rule in gemma3_tasks.py)."""
-    from safetensors.torch import load_file
     import gemma3_tasks
     folder = os.path.join(OUT_DIR, f"layer_{LAYER}_width_2k")
-    raw = load_file(os.path.join(folder, "params.safetensors"))
-    p = {"W_enc": raw["w_enc"], "b_enc": raw["b_enc"], "threshold": raw["threshold"], "W_dec": raw["w_dec"],
-         "b_dec": raw["b_dec"]}
-    p = {k: v.float().numpy() for k, v in p.items()}
+    p = load_committed(folder)
     return gemma3_tasks.select_tasks(work, load_tokenizer(gguf), p, os.path.relpath(folder, REPO), LAYER)
 
 

@@ -31,12 +31,12 @@ REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
 sys.path.insert(0, os.path.join(REPO, "Demo", "recipe"))
 
 from common import log, write_json  # noqa: E402
+from sae import encode_np as encode  # noqa: E402
 from tasks import CONCEPTS as TOY_CONCEPTS, COHERENCE, MIN_CONCEPT_TOKENS, MIN_RECALL, SECOND_RATIO  # noqa: E402
-from tasks import piece_words  # noqa: E402
+from tasks import decode_snippet, indicators, piece_words  # noqa: E402
 
 TOP_K = 100
 CLEAN_PRECISION = 0.5
-SNIPPET_BEFORE, SNIPPET_AFTER = 14, 4
 TASK_DIR = os.path.join(REPO, "Demo", "gemma3-270m", "tasks")
 
 # The two concepts of the paper that the toy corpus could not support; written here for the real model.
@@ -113,39 +113,17 @@ EXTRA_CONCEPTS = {
 CONCEPTS = {**TOY_CONCEPTS, **EXTRA_CONCEPTS}
 
 
-def encode(p, x):
-    pre = x @ p["W_enc"] + p["b_enc"]
-    return pre * (pre > p["threshold"])
-
-
 def feature_activation(p, f, x):
     """Feature f's JumpReLU activation on the rows of x."""
     pre = x @ p["W_enc"][:, f] + p["b_enc"][f]
     return pre * (pre > p["threshold"][f])
 
 
-def snippet(tok, ids, t):
-    lo, hi = max(1, t - SNIPPET_BEFORE), min(len(ids), t + 1 + SNIPPET_AFTER)
-    before = tok.decode([int(i) for i in ids[lo:t]])
-    mark = tok.decode([int(ids[t])])
-    after = tok.decode([int(i) for i in ids[t + 1:hi]])
-    return (before + "[[" + mark + "]]" + after).replace("\n", " \u23ce ")
-
-
 def indicator_matrix(tok, windows, seed_sets):
-    """y[row, concept] over the non-<bos> positions of `windows`, rows in harvest order."""
+    """y[row, concept] over the non-<bos> positions of `windows`, rows in harvest order (the toy rule's
+    words and indicators over this tokenizer's pieces)."""
     vocab = tok.convert_ids_to_tokens(list(range(len(tok))))
-    T = windows.shape[1] - 1
-    Y = np.zeros((len(windows) * T, len(seed_sets)), dtype=np.bool_)
-    for w, ids in enumerate(windows):
-        words = piece_words([vocab[i] for i in ids])
-        for t, word in enumerate(words[1:]):
-            if word is None:
-                continue
-            for k, s in enumerate(seed_sets):
-                if word in s:
-                    Y[w * T + t, k] = True
-    return Y
+    return indicators([piece_words([vocab[i] for i in ids]) for ids in windows], seed_sets)
 
 
 def select_tasks(work, tok, p, dictionary_path, layer, chunk=65536):
@@ -202,11 +180,11 @@ def select_tasks(work, tok, p, dictionary_path, layer, chunk=65536):
             col = np.concatenate([feature_activation(p, f, np.asarray(x_train[c0:c0 + chunk], dtype=np.float32))
                                   for c0 in range(0, len(x_train), chunk)])
             top = np.argpartition(-col, TOP_K)[:TOP_K]
-            precision = float(Y[top, k].mean())
+            precision = float((Y[top, k] > 0).mean())
             hcol = a_held[:, f].reshape(held_tokens.shape)
             best_t, best_v = hcol.argmax(1), hcol.max(1)
             top_w = np.argsort(-best_v, kind="stable")[:10]
-            snippets = [dict(activation=round(float(best_v[w]), 3), text=snippet(tok, held[w], int(best_t[w]) + 1))
+            snippets = [dict(activation=round(float(best_v[w]), 3), text=decode_snippet(tok, held[w], int(best_t[w]) + 1))
                         for w in top_w if best_v[w] > 0]
             evidence[str(f)] = dict(score=round(float(score[f]), 4), recall_on_concept_tokens=round(float(recall[f]), 4),
                                     firing_rate_elsewhere=round(float(elsewhere[f]), 5),
