@@ -14,8 +14,10 @@ let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny")
 ]
 
-/// Numeric kernels are unusably slow without the optimizer, even in debug builds of the tests.
-let optimizedSettings: [SwiftSetting] = swiftSettings + [.unsafeFlags(["-O", "-enforce-exclusivity=unchecked"])]
+// No target sets unsafe flags: SwiftPM refuses them in a package that is depended on by version, and the
+// libraries below are meant to be depended on that way. Speed comes from release builds (`-c release`; the
+// test command builds the tests that way, with `-enable-testing`), from the C kernels' per-function
+// `target(...)` attributes (AVX2/AVX-512 chosen at run time), and from pointer-based inner loops.
 
 let package = Package(
     name: "SAETargetedSteering",
@@ -26,6 +28,9 @@ let package = Package(
         .library(name: "SteeringCore", targets: ["SteeringCore"]),
         .library(name: "SteeringPlugins", targets: ["SteeringPlugins"]),
         .library(name: "SteerCLI", targets: ["SteerCLI"]),
+        .library(name: "ArtifactStore", targets: ["ArtifactStore"]),
+        .library(name: "Pipeline", targets: ["Pipeline"]),
+        .library(name: "TensorFormats", targets: ["TensorFormats"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -52,13 +57,13 @@ let package = Package(
         .target(
             name: "SteeringCore",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")],
-            swiftSettings: optimizedSettings),
+            swiftSettings: swiftSettings),
         // Vectorised kernels (AVX2/FMA/F16C chosen at run time, portable C otherwise); imported only by SteeringNumerics.
-        .target(name: "CKernels", path: "Sources/CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        .target(name: "CKernels", path: "Sources/CKernels"),
         .target(
             name: "SteeringNumerics", dependencies: ["SteeringCore", "CBLAS", "CKernels"],
-            swiftSettings: optimizedSettings),
-        .target(name: "TensorFormats", dependencies: ["SteeringCore", "CZlib"], swiftSettings: optimizedSettings),
+            swiftSettings: swiftSettings),
+        .target(name: "TensorFormats", dependencies: ["SteeringCore", "CZlib"], swiftSettings: swiftSettings),
         .target(
             name: "ArtifactStore",
             dependencies: [
@@ -69,40 +74,40 @@ let package = Package(
         // The shared decoder runtime: weights, KV cache, step loop, forward / generate / loss, hooks.
         .target(
             name: "TransformerRuntime", dependencies: ["SteeringCore", "SteeringNumerics", "TensorFormats"],
-            swiftSettings: optimizedSettings),
+            swiftSettings: swiftSettings),
 
         // MARK: Plugins (framework plugin modules; see README "Why Plugins/")
         .target(
             name: "GemmaTokenizer", dependencies: ["SteeringCore", "TensorFormats"], path: "Plugins/GemmaTokenizer",
-            swiftSettings: optimizedSettings),
+            swiftSettings: swiftSettings),
         .target(
             name: "Gemma2",
             dependencies: [
                 "SteeringCore", "SteeringNumerics", "TensorFormats", "TransformerRuntime", "GemmaTokenizer",
             ],
-            path: "Plugins/Gemma2", swiftSettings: optimizedSettings),
+            path: "Plugins/Gemma2", swiftSettings: swiftSettings),
         .target(
             name: "Gemma3",
             dependencies: [
                 "SteeringCore", "SteeringNumerics", "TensorFormats", "TransformerRuntime", "GemmaTokenizer",
             ],
-            path: "Plugins/Gemma3", swiftSettings: optimizedSettings),
+            path: "Plugins/Gemma3", swiftSettings: swiftSettings),
         .target(
             name: "JumpReLUSAE", dependencies: ["SteeringCore", "SteeringNumerics", "TensorFormats"],
-            path: "Plugins/JumpReLUSAE", swiftSettings: optimizedSettings),
+            path: "Plugins/JumpReLUSAE", swiftSettings: swiftSettings),
         .target(
             name: "Estimators", dependencies: ["SteeringCore", "SteeringNumerics"], path: "Plugins/Estimators",
-            swiftSettings: optimizedSettings),
+            swiftSettings: swiftSettings),
         .target(
             name: "Strategies", dependencies: ["SteeringCore", "SteeringNumerics"], path: "Plugins/Strategies",
-            swiftSettings: optimizedSettings),
+            swiftSettings: swiftSettings),
         .target(
             name: "Judges", dependencies: ["SteeringCore"], path: "Plugins/Judges", swiftSettings: swiftSettings),
 
         // MARK: Orchestration (talks to plugins only through the core protocols)
         .target(
             name: "Pipeline", dependencies: ["SteeringCore", "SteeringNumerics", "TensorFormats", "ArtifactStore"],
-            swiftSettings: optimizedSettings),
+            swiftSettings: swiftSettings),
 
         // MARK: Serving (the OpenAI-compatible HTTP server on Hummingbird 2 over any IncrementalDecoding backend)
         .target(

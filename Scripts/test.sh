@@ -14,9 +14,12 @@ if command -v python3 >/dev/null 2>&1 && ! python3 -c "import lmdb, gguf, numpy"
     python3 -m pip install --quiet --disable-pip-version-check lmdb gguf numpy >/dev/null 2>&1 \
         || echo "note: could not pip-install lmdb/gguf; the Python interop tests will be skipped" >&2
 fi
-swift build --build-tests
-swift test --skip-build "$@"
+# Release mode: the numeric kernels need the optimizer, and the package sets no unsafe flags (it is meant to
+# be depended on by version), so the tests are built optimised with -enable-testing for @testable imports.
+build=(-c release -Xswiftc -enable-testing)
+swift build "${build[@]}" --build-tests
+swift test "${build[@]}" --skip-build "$@"
 # Scale-out on a real scheduler: a private single-node Slurm on loopback runs a sharded effect
 # measurement (Tests/Slurm/run.sh, about a minute); it says so and is skipped where Slurm cannot be
 # installed or started. Runs with the full suite only (not when test.sh is given a --filter).
-if [[ $# -eq 0 ]]; then STEER_BIN="$(swift build --show-bin-path)/steer" Tests/Slurm/run.sh; fi
+if [[ $# -eq 0 ]]; then STEER_BIN="$(swift build "${build[@]}" --show-bin-path)/steer" Tests/Slurm/run.sh; fi

@@ -13,14 +13,14 @@
 # Also validates the Kubernetes manifest with PyYAML. Where Slurm cannot be installed or started
 # (not root, no apt), it says so and exits 0 (set STEER_REQUIRE_SLURM=1 to make that a failure).
 #
-#   STEER_BIN=.build/release/steer Tests/Slurm/run.sh     (default: .build/debug/steer, else release)
+#   STEER_BIN=.build/release/steer Tests/Slurm/run.sh     (default: .build/release/steer, else debug)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 
 steer=${STEER_BIN:-}
 if [[ -z $steer ]]; then
-    for candidate in .build/debug/steer .build/release/steer; do
+    for candidate in .build/release/steer .build/debug/steer; do
         if [[ -x $candidate ]]; then steer=$root/$candidate; break; fi
     done
 fi

@@ -12,7 +12,7 @@ public enum BuiltProduct {
     /// The path of the built executable `name`, or `nil` if it cannot be found.
     ///
     /// Looks in `$STEER_TEST_BIN_DIR`, next to the running test binary, next to the main bundle, and
-    /// finally in `.build*/debug` and `.build*/<triple>/debug` under the package root.
+    /// finally in `.build*/{release,debug}` and `.build*/<triple>/{release,debug}` under the package root.
     public static func path(_ name: String, filePath: String = #filePath) -> String? {
         var directories: [String] = []
         if let override = ProcessInfo.processInfo.environment["STEER_TEST_BIN_DIR"] { directories.append(override) }
@@ -70,9 +70,11 @@ public enum BuiltProduct {
         var out: [String] = []
         for entry in entries.sorted() where entry.hasPrefix(".build") {
             let base = root + "/" + entry
-            out.append(base + "/debug")
             let triples = (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []
-            out += triples.sorted().map { base + "/" + $0 + "/debug" }
+            for folder in [base] + triples.sorted().map({ "\(base)/\($0)" }) {
+                out.append(folder + "/release")
+                out.append(folder + "/debug")
+            }
         }
         return out
     }
@@ -88,6 +90,17 @@ public struct SubprocessResult: Sendable {
     public var stdout: String
     /// Everything written to standard error.
     public var stderr: String
+}
+
+/// Programs on `PATH`.
+public enum Executables {
+    /// The first executable file called `name` in a `PATH` directory, or nil.
+    public static func find(_ name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        return path.split(separator: ":").lazy.map { "\($0)/\(name)" }.first {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }
+    }
 }
 
 /// Runs executables for tests.
