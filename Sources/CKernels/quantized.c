@@ -382,6 +382,9 @@ CKQ_AVX2 CKQ_INLINE void ckq_rows_avx2_body(int type, const int M, const uint8_t
         for (long bi = 0; bi < blocks; bi++) {
             const uint8_t *b = row + bi * bytes;
             ckq_prefetch(type, b);
+            // Fully unrolled (subs is a per-type constant): the sub-block's scale and parity fold to constants.
+            // -O3 would do this unasked; the package builds at SwiftPM's release -O2 without unsafe flags.
+#pragma clang loop unroll(full)
             for (int s = 0; s < subs; s++) {
                 ckq_scales sc = ckq_sub_scales_f16c(type, b, s);
                 ckq_bytes q = ckq_sub_bytes(type, b, s);
@@ -495,6 +498,9 @@ CKQ_AVX512 CKQ_INLINE void ckq_rows_avx512_body(int type, const int M, const uin
         for (long bi = 0; bi < blocks; bi++) {
             const uint8_t *b = row + bi * bytes;
             ckq_prefetch(type, b);
+            // Fully unrolled (subs is a per-type constant): the sub-block's scale and parity fold to constants.
+            // -O3 would do this unasked; the package builds at SwiftPM's release -O2 without unsafe flags.
+#pragma clang loop unroll(full)
             for (int s = 0; s < subs; s++) {
                 ckq_scales sc = ckq_sub_scales_f16c(type, b, s);
                 __m512i i0, i1;
