@@ -90,6 +90,26 @@ struct EffectJobCLITests {
             steer, ["effects", "export", "--store", dir + "/s", "--out", dir + "/d.safetensors"])
         #expect(export.status == 0, "\(export.stderr)")
         #expect(export.stderr.contains("9 effects, features [9, 64], effects [9, 256]"))
+        // Compact export: f16 payload, the probes' rows and scales, the set's baseline and protocol in the metadata.
+        let half = try Subprocess.run(
+            steer,
+            ["effects", "export", "--store", dir + "/s", "--out", dir + "/h.safetensors", "--dtype", "f16"])
+        #expect(half.status == 0, "\(half.stderr)")
+        let full = try SafetensorsFile(path: dir + "/d.safetensors")
+        let compact = try SafetensorsFile(path: dir + "/h.safetensors")
+        #expect(try compact.info("effects").dtype == .f16 && compact.info("features").dtype == .f16)
+        #expect(try compact.int32s("rows") == (0..<9).map(Int32.init) && full.int32s("rows") == compact.int32s("rows"))
+        #expect(try compact.floats("scales") == [Float](repeating: 6, count: 9))
+        for name in ["features", "effects"] {
+            for (a, b) in zip(try full.floats(name), try compact.floats(name)) {
+                #expect(abs(a - b) <= abs(a) * 0x1p-11 + 0x1p-24, "\(name): f16 rounding of \(a) gave \(b)")
+            }
+        }
+        #expect(compact.metadata["baseline"]?.count == 64 && compact.metadata["protocol"]?.contains("rollouts") == true)
+        let badType = try Subprocess.run(
+            steer, ["effects", "export", "--store", dir + "/s", "--out", dir + "/x.safetensors", "--dtype", "f8"])
+        #expect(badType.status != 0 && badType.stderr.contains("--dtype must be f32, f16 or bf16"))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/x.safetensors"))
         let firstKey = String(run.stdout.split(separator: "\n")[0].split(separator: "\t")[2])
         let show = try Subprocess.run(
             steer, ["effects", "show", "--store", dir + "/s", "--vector", String(firstKey.prefix(12))])

@@ -78,6 +78,14 @@ public struct EffectCatalog: Sendable {
         return (try vector.floats().map { $0 * scale }, try effect.floats())
     }
 
+    /// The decoder row the entry's probe vector was taken from, or nil for a vector read from a file.
+    public func probeRow(_ entry: Entry) throws -> Int? {
+        guard let vectorRecipe = try store.recipe(entry.vectorKey), vectorRecipe.inputs["dictionary"] != nil,
+            case .int(let row)? = vectorRecipe.parameters["row"]
+        else { return nil }
+        return row
+    }
+
     /// The scale an effect was measured at: its fixed `scale` parameter or its calibration artifact.
     public func scale(of recipe: Recipe) throws -> Float {
         if case .double(let scale)? = recipe.parameters["scale"] { return Float(scale) }
