@@ -138,6 +138,7 @@ class TrainSAE(torch.nn.Module):
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             pre = x @ self.W_enc
         pre = pre.float() + self.b_enc
+        self.last_pre = pre   # for the optional pre-activation loss (train_sae)
         f, l0 = JumpReLUWithL0.apply(pre, self.log_theta.exp())
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             rec = f @ self.W_dec
@@ -216,6 +217,7 @@ def train_sae(cfg, xtr, c):
     # "resample_until" of training, features that fired on none of the last "resample_every" batches are
     # re-initialised by resample_dead (its own generator, so a run without resampling is unchanged).
     every, until = cfg.get("resample_every", 0), cfg.get("resample_until", 0.0)
+    preact = cfg.get("preact", 0.0)   # optional pre-activation loss coefficient (0: off, the run is unchanged)
     last_fired = torch.zeros(cfg["width"], dtype=torch.long)
     resample_gen = torch.Generator().manual_seed(cfg["seed"] + 1)
     resampled = []
@@ -237,6 +239,11 @@ def train_sae(cfg, xtr, c):
         mse = ((rec - x) ** 2).sum(-1).mean()
         l0m = l0.mean()
         loss = mse + lam * l0m
+        if preact:
+            # Pre-activation loss (Anthropic, "Circuits Updates", January 2025): preact * sum_i relu(theta_i - pre_i)
+            # (decoder rows have unit norm). A feature below its threshold on every row gets no gradient from the
+            # reconstruction or the L0 term; this one pulls its pre-activation up until it fires again.
+            loss = loss + preact * torch.relu(sae.log_theta.exp() - sae.last_pre).sum(-1).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -33,6 +33,16 @@ struct ShippedDictionaryTests {
         let rows = residuals.flatMap { $0.values[width...] }
         let sample = Matrix(rows: rows.count / width, columns: width, values: Array(rows))
 
+        // Dead features (no activation on 200,000 training rows nor the held-out rows) as the recipe measured them
+        // on its harvest, which is not in the repository: the bound is at most 10 %.
+        let trained = try #require(results["dictionaries"] as? [String: [String: Any]])
+        for name in expected.keys {
+            let metrics = try #require(trained[name]?["metrics"] as? [String: Any], "\(name): no training metrics")
+            let dead = try #require(metrics["dead_features"] as? Int),
+                width = try #require(metrics["n_features"] as? Int)
+            #expect(Double(dead) <= 0.1 * Double(width), "\(name): \(dead) of \(width) features are dead")
+        }
+
         for (name, reference) in expected.sorted(by: { $0.key < $1.key }) {
             let sae = try PluginRegistry.standard.dictionary(
                 "jumprelu", PluginOptions(path: Self.demo + "/sae/resid_post/layer_6_\(name)"))

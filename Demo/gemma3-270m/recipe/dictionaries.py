@@ -23,9 +23,10 @@ Stages (each reads what the previous ones wrote under WORK; nothing in WORK is c
            pseudo-derivatives, L0 controller, unit decoder rows) in float32, then measures it on the
            held-out windows: fraction of variance explained, mean L0, dead features (no activation on
            HELD_DEAD_ROWS training rows nor on the held-out rows), and the next-token loss with the
-           reconstruction spliced in (on SPLICE_WINDOWS held-out windows). Dead-feature resampling is
-           available (cfg resample_every / resample_until; Demo/recipe/sae.py resample_dead) but the
-           committed width_2k was trained without it
+           reconstruction spliced in (on SPLICE_WINDOWS held-out windows). The committed width_2k was
+           trained with the pre-activation loss against dead features (cfg preact); dead-feature
+           resampling (cfg resample_every / resample_until) is available but left more dead features
+           here (Docs/Gemma3Demo.md)
   tasks    the method's nine concepts: target features of width_2k by the mechanical rule of
            gemma3_tasks.py, task files Demo/gemma3-270m/tasks/<name>.json for the clean ones
 
@@ -67,7 +68,8 @@ HELD_DEAD_ROWS = 200_000
 CHECK_WINDOWS = 32        # held-out windows transformers recomputes to check our harvest
 SPLICE_WINDOWS = 64
 SAES = [
-    dict(name="width_2k", width=2048, target_l0=50, steps=1200, batch=4096, lr=1e-3, seed=2048, bf16=False),
+    dict(name="width_2k", width=2048, target_l0=50, steps=1500, batch=4096, lr=1e-3, seed=2048, bf16=False,
+         preact=1e-4),
 ]
 RESULTS_PATH = os.path.join(HERE, "results.json")
 OUT_DIR = os.path.join(REPO, "Demo", "gemma3-270m", "sae", "resid_post")

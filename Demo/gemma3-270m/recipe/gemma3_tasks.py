@@ -15,7 +15,8 @@ plus a cleanliness check):
      both, with weights 0.5 / 0.5. saeDirectFeatures = targets.
   5. Clean: a chosen feature is clean when at least CLEAN_PRECISION of its TOP_K largest activations
      on the training positions are concept positions. A concept whose best feature is not clean is
-     reported as "no clean feature" and gets no task file; it is not forced.
+     reported as "no clean feature" and gets no task file; it is not forced. A second feature that is
+     not clean is dropped (reported under "dropped"), and the best one keeps weight 1.
 Evidence per chosen feature: score, recall on concept positions, firing rate elsewhere, precision of
 its top activations, and its top-10 activating snippets on the held-out windows (at most one per window;
 the max token marked [[ ]]).
@@ -192,6 +193,10 @@ def select_tasks(work, tok, p, dictionary_path, layer, chunk=65536):
                                     heldout_windows_firing=int((best_v > 0).sum()), heldout_top_snippets=snippets)
         runner_up = [dict(feature=int(f), score=round(float(score[f]), 4)) for f in order[:5]]
         clean = evidence[str(chosen[0])]["top_activation_precision"] >= CLEAN_PRECISION
+        dropped = [f for f in chosen[1:] if evidence[str(f)]["top_activation_precision"] < CLEAN_PRECISION]
+        chosen = [f for f in chosen if f not in dropped]
+        if dropped:
+            info.update(dropped=dropped)
         info.update(supported=True, clean=clean, chosen=chosen, top5=runner_up,
                     evidence={f: dict(score=e["score"], recall=e["recall_on_concept_tokens"],
                                       elsewhere=e["firing_rate_elsewhere"],
@@ -216,8 +221,9 @@ def select_tasks(work, tok, p, dictionary_path, layer, chunk=65536):
                 rule="Pearson correlation between the feature's activation and the indicator 'token belongs "
                      f"to a seed word' over the {int(N)} non-<bos> training positions; features firing on < "
                      f"{MIN_RECALL:.0%} of concept positions excluded; second feature kept if its score >= "
-                     f"{SECOND_RATIO} x the best; clean when >= {CLEAN_PRECISION:.0%} of the best feature's top "
-                     f"{TOP_K} training activations are concept positions (Demo/gemma3-270m/recipe/gemma3_tasks.py)",
+                     f"{SECOND_RATIO} x the best; clean when >= {CLEAN_PRECISION:.0%} of the feature's top {TOP_K} "
+                     "training activations are concept positions (the best must be clean; an unclean second is "
+                     "dropped) (Demo/gemma3-270m/recipe/gemma3_tasks.py)",
                 seedWords=sorted(seed_sets[k]), conceptPositions=int(n_pos[k]), totalPositions=int(N),
                 top5=runner_up, features=evidence)))
         log(f"{name}: targets {targets}, top5 {runner_up}")

@@ -1,0 +1,61 @@
+import Foundation
+import Pipeline
+import SteeringCore
+import SteeringTestSupport
+import TensorFormats
+import Testing
+
+/// The committed Gemma-3 demo assets that the recipe wrote (Demo/gemma3-270m): the task files agree with the
+/// recipe's task selection in results.json and load as tasks, and the exported effect dataset is well formed.
+@Suite("The Gemma-3 demo's task files and effect dataset")
+struct Gemma3DemoAssetsTests {
+    static let demo = repositoryRoot.appendingPathComponent("Demo/gemma3-270m").path
+
+    static func results() throws -> [String: Any] {
+        let data = try Data(contentsOf: URL(fileURLWithPath: demo + "/recipe/results.json"))
+        return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    }
+
+    @Test("one task file per clean concept, with the recipe's targets, loadable, at the dictionary's layer")
+    func taskFiles() throws {
+        let tasks = try #require(try Self.results()["tasks"] as? [String: Any])
+        let concepts = try #require(tasks["concepts"] as? [String: [String: Any]])
+        let clean = concepts.filter { ($0.value["clean"] as? Bool) == true }
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.demo + "/tasks")
+            .filter { $0.hasSuffix(".json") }
+        #expect(Set(files) == Set(clean.keys.map { $0 + ".json" }))
+        #expect(clean.count + concepts.filter { ($0.value["clean"] as? Bool) != true }.count == 9)
+        for (name, info) in clean {
+            let task = try DemoAssets.task(Self.demo + "/tasks/\(name).json")
+            let chosen = try #require(info["chosen"] as? [Int])
+            #expect(task.targets.map(\.feature) == chosen, "\(name)")
+            #expect(task.saeDirectFeatures == task.targets)
+            #expect(abs(task.targets.map(\.weight).reduce(0, +) - 1) < 1e-6)
+            #expect(task.layer == 6 && task.targets.allSatisfy { (0..<2048).contains($0.feature) })
+            let dictionary = repositoryRoot.appendingPathComponent(task.dictionary).path
+            #expect(FileManager.default.fileExists(atPath: dictionary + "/params.safetensors"), "\(task.dictionary)")
+            #expect(!task.positivePrompts.isEmpty && task.positivePrompts.count == task.negativePrompts.count)
+        }
+    }
+
+    @Test("the exported effect dataset: f16 rows of distinct decoder rows at the stated scale, finite")
+    func effectDataset() throws {
+        let path = Self.demo + "/effects/layer_6_width_2k.safetensors"
+        let file = try SafetensorsFile(path: path)
+        let rows = try file.int32s("rows")
+        let count = rows.count
+        #expect(count >= 1)
+        #expect(try file.info("features").shape == [count, 640] && file.info("effects").shape == [count, 2048])
+        #expect(try file.info("features").dtype == .f16 && file.info("effects").dtype == .f16)
+        #expect(Set(rows).count == count && rows.allSatisfy { (0..<2048).contains($0) })
+        #expect(try file.floats("scales").allSatisfy { $0 == 140 })
+        let features = try file.floats("features"), effects = try file.floats("effects")
+        #expect(features.allSatisfy(\.isFinite) && effects.allSatisfy(\.isFinite))
+        // Each feature row is its probe (a unit decoder row) times the scale, up to f16 rounding.
+        for row in 0..<count {
+            let norm = (0..<640).map { Double(features[row * 640 + $0]) }.reduce(0) { $0 + $1 * $1 }.squareRoot()
+            #expect(abs(norm - 140) <= 140 * 2e-3, "probe \(rows[row]): norm \(norm)")
+        }
+        #expect(file.metadata["protocol"]?.contains("\"rolloutsPerPrompt\":4") == true)
+    }
+}
