@@ -27,6 +27,8 @@ struct Gemma3DemoAssetsTests {
         #expect(clean.count + concepts.filter { ($0.value["clean"] as? Bool) != true }.count == 9)
         for (name, info) in clean {
             let task = try DemoAssets.task(Self.demo + "/tasks/\(name).json")
+            // The CLI's task loader reads the recipe's layout too.
+            #expect(try TaskCatalog.load(Self.demo + "/tasks/\(name).json") == task)
             let chosen = try #require(info["chosen"] as? [Int])
             #expect(task.targets.map(\.feature) == chosen, "\(name)")
             #expect(task.saeDirectFeatures == task.targets)
@@ -36,6 +38,27 @@ struct Gemma3DemoAssetsTests {
             #expect(FileManager.default.fileExists(atPath: dictionary + "/params.safetensors"), "\(task.dictionary)")
             #expect(!task.positivePrompts.isEmpty && task.positivePrompts.count == task.negativePrompts.count)
         }
+    }
+
+    @Test("steer vector make takes a demo task file: the SAE-direct vector is the task's decoder row")
+    func vectorFromTaskFile() throws {
+        let dir = try makeTemporaryDirectory("gemma3-task")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let sae = Self.demo + "/sae/resid_post/layer_6_width_2k"
+        let made = try #require(
+            try BuiltProduct.runSteer([
+                "vector", "make", "--task", Self.demo + "/tasks/want_to_die.json", "--strategy", "sae-direct",
+                "--sae", sae, "--store", dir + "/store", "--out", dir + "/v.npy",
+            ]))
+        #expect(made.status == 0, "\(made.stderr)")
+        let vector = try NPY.read(path: dir + "/v.npy").floats()
+        let task = try TaskCatalog.load(Self.demo + "/tasks/want_to_die.json")
+        let decoder = try SafetensorsFile(path: sae + "/params.safetensors").floats("w_dec")
+        let row = task.targets[0].feature
+        let direction = Array(decoder[(row * 640)..<((row + 1) * 640)])
+        let norm = direction.map { Double($0) * Double($0) }.reduce(0, +).squareRoot()
+        let cosine = zip(vector, direction).map { Double($0) * Double($1) }.reduce(0, +) / norm
+        #expect(vector.count == 640 && abs(cosine - 1) < 1e-5, "cosine \(cosine)")
     }
 
     @Test("the exported effect dataset: f16 rows of distinct decoder rows at the stated scale, finite")

@@ -70,6 +70,18 @@ public enum TaskCatalog {
         } catch {
             throw .invalidInput(what: "task file \(path)", problem: "cannot be read (\(error.localizedDescription))")
         }
+        // The demo recipes write their tasks in camelCase with their feature evidence (Demo/*/tasks); read those
+        // as the demo does, so `--task Demo/gemma3-270m/tasks/love.json` works like any task file.
+        if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            object["positivePrompts"] != nil, object["positive_prompts"] == nil
+        {
+            let task: SteeringTask
+            do { task = try DemoAssets.task(path) } catch let error as PipelineError { throw error } catch {
+                throw .invalidInput(what: "task file \(path)", problem: "\(error)")
+            }
+            try task.validate(source: "task file \(path)")
+            return task
+        }
         return try decode(data, source: "task file \(path)")
     }
 
