@@ -56,6 +56,14 @@ struct SAEOptions: ParsableArguments {
         try Self.load(sae, layer: saeLayer, plugin: dictionary)
     }
 
+    /// The layer `dictionary` reads, or an error asking for `--sae-layer` when its files do not say.
+    static func site(of dictionary: any FeatureDictionary) throws -> ActivationSite {
+        guard let site = dictionary.descriptor.site else {
+            throw ValidationError("The SAE's layer is unknown; pass --sae-layer.")
+        }
+        return site
+    }
+
     /// The dictionary at `path`, loaded by the plugin `plugin`.
     static func load(_ path: String, layer: Int? = nil, plugin: String = "jumprelu") throws -> any FeatureDictionary {
         try Steer.registry.dictionary(

@@ -17,16 +17,19 @@ public struct EffectCatalog: Sendable {
         public var recipe: Recipe
         /// Sort key: the vector's source and row.
         public var order: String
+        /// The dictionary decoder row the probe vector was taken from; nil for a vector read from a file.
+        public var probeRow: Int?
 
         public init(
             effectKey: ContentDigest, vectorKey: ContentDigest, baselineKey: ContentDigest, recipe: Recipe,
-            order: String
+            order: String, probeRow: Int? = nil
         ) {
             self.effectKey = effectKey
             self.vectorKey = vectorKey
             self.baselineKey = baselineKey
             self.recipe = recipe
             self.order = order
+            self.probeRow = probeRow
         }
     }
 
@@ -37,14 +40,18 @@ public struct EffectCatalog: Sendable {
             let recipe = header.recipe
             guard let vector = recipe.inputs["vector"], let baseline = recipe.inputs["baseline"] else { continue }
             var order = vector.hex
+            var probeRow: Int?
             if let vectorRecipe = try store.recipe(vector) {
                 let row: Int
                 if case .int(let value)? = vectorRecipe.parameters["row"] { row = value } else { row = 0 }
                 let source = (vectorRecipe.inputs["dictionary"] ?? vectorRecipe.inputs["file"])?.hex ?? ""
                 order = "\(vectorRecipe.algorithm)|\(source)|\(String(format: "%012d", row))"
+                if vectorRecipe.inputs["dictionary"] != nil, vectorRecipe.parameters["row"] != nil { probeRow = row }
             }
             groups[baseline, default: []].append(
-                Entry(effectKey: key, vectorKey: vector, baselineKey: baseline, recipe: recipe, order: order))
+                Entry(
+                    effectKey: key, vectorKey: vector, baselineKey: baseline, recipe: recipe, order: order,
+                    probeRow: probeRow))
         }
         return groups.mapValues { $0.sorted { $0.order < $1.order } }
     }
@@ -68,22 +75,14 @@ public struct EffectCatalog: Sendable {
         return only.value
     }
 
-    /// The scaled vector (unit vector × scale) and the effect of one entry.
-    public func row(_ entry: Entry) throws -> (input: [Float], effect: [Float]) {
+    /// The scaled vector (unit vector × scale), the effect and the scale of one entry.
+    public func row(_ entry: Entry) throws -> (input: [Float], effect: [Float], scale: Float) {
         guard let vector = try store.get(entry.vectorKey), let effect = try store.get(entry.effectKey) else {
             throw PipelineError.invalidInput(
                 what: "effect \(entry.effectKey.short)", problem: "its vector or payload is missing from the store")
         }
         let scale = try self.scale(of: entry.recipe)
-        return (try vector.floats().map { $0 * scale }, try effect.floats())
-    }
-
-    /// The decoder row the entry's probe vector was taken from, or nil for a vector read from a file.
-    public func probeRow(_ entry: Entry) throws -> Int? {
-        guard let vectorRecipe = try store.recipe(entry.vectorKey), vectorRecipe.inputs["dictionary"] != nil,
-            case .int(let row)? = vectorRecipe.parameters["row"]
-        else { return nil }
-        return row
+        return (try vector.floats().map { $0 * scale }, try effect.floats(), scale)
     }
 
     /// The scale an effect was measured at: its fixed `scale` parameter or its calibration artifact.

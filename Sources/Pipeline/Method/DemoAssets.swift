@@ -77,34 +77,38 @@ public struct DemoAssets: Sendable {
         else {
             throw PipelineError.invalidInput(what: "demo task \(path)", problem: "is not a JSON object")
         }
-        func string(_ key: String) throws -> String {
+        return try task(recipeLayout: object, source: "demo task \(path)")
+    }
+
+    /// A task in the recipes' camelCase layout, already parsed; `source` names it in messages.
+    static func task(recipeLayout object: [String: Any], source: String) throws(PipelineError) -> SteeringTask {
+        func string(_ key: String) throws(PipelineError) -> String {
             guard let value = object[key] as? String else {
-                throw PipelineError.invalidInput(what: "demo task \(path)", problem: "field '\(key)' is missing")
+                throw .invalidInput(what: source, problem: "field '\(key)' is missing")
             }
             return value
         }
-        func strings(_ key: String) throws -> [String] {
+        func strings(_ key: String) throws(PipelineError) -> [String] {
             guard let value = object[key] as? [String], !value.isEmpty else {
-                throw PipelineError.invalidInput(
-                    what: "demo task \(path)", problem: "field '\(key)' is missing or empty")
+                throw .invalidInput(what: source, problem: "field '\(key)' is missing or empty")
             }
             return value
         }
-        func targets(_ key: String) throws -> [FeatureTarget] {
+        func targets(_ key: String) throws(PipelineError) -> [FeatureTarget] {
             guard let items = object[key] as? [[String: Any]], !items.isEmpty else {
-                throw PipelineError.invalidInput(
-                    what: "demo task \(path)", problem: "field '\(key)' is missing or empty")
+                throw .invalidInput(what: source, problem: "field '\(key)' is missing or empty")
             }
-            return try items.map { item in
+            var out: [FeatureTarget] = []
+            for item in items {
                 guard let feature = (item["feature"] as? NSNumber)?.intValue else {
-                    throw PipelineError.invalidInput(
-                        what: "demo task \(path)", problem: "'\(key)' has an entry without a feature")
+                    throw .invalidInput(what: source, problem: "'\(key)' has an entry without a feature")
                 }
-                return FeatureTarget(feature: feature, weight: (item["weight"] as? NSNumber)?.floatValue ?? 1)
+                out.append(FeatureTarget(feature: feature, weight: (item["weight"] as? NSNumber)?.floatValue ?? 1))
             }
+            return out
         }
         guard let layer = (object["layer"] as? NSNumber)?.intValue else {
-            throw PipelineError.invalidInput(what: "demo task \(path)", problem: "field 'layer' is missing")
+            throw .invalidInput(what: source, problem: "field 'layer' is missing")
         }
         return SteeringTask(
             name: try string("name"), description: (object["description"] as? String) ?? "", layer: layer,

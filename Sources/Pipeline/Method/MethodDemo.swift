@@ -213,7 +213,7 @@ public struct MethodDemo: Sendable {
             let entry = EffectCatalog.Entry(
                 effectKey: recipe.key, vectorKey: vector.key, baselineKey: measurer.baselineRecipe.key, recipe: recipe,
                 order: "")
-            let (input, effect) = try catalog.row(entry)
+            let (input, effect, _) = try catalog.row(entry)
             try writer.append(input: input, effect: effect)
         }
         let key = try writer.finish(recipe: recipe)

@@ -70,18 +70,6 @@ public enum TaskCatalog {
         } catch {
             throw .invalidInput(what: "task file \(path)", problem: "cannot be read (\(error.localizedDescription))")
         }
-        // The demo recipes write their tasks in camelCase with their feature evidence (Demo/*/tasks); read those
-        // as the demo does, so `--task Demo/gemma3-270m/tasks/love.json` works like any task file.
-        if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-            object["positivePrompts"] != nil, object["positive_prompts"] == nil
-        {
-            let task: SteeringTask
-            do { task = try DemoAssets.task(path) } catch let error as PipelineError { throw error } catch {
-                throw .invalidInput(what: "task file \(path)", problem: "\(error)")
-            }
-            try task.validate(source: "task file \(path)")
-            return task
-        }
         return try decode(data, source: "task file \(path)")
     }
 
@@ -89,6 +77,15 @@ public enum TaskCatalog {
     /// - Parameter source: Names the task in messages (`task file PATH`, `built-in task 'NAME'`).
     public static func decode(_ data: Data, source: String) throws(PipelineError) -> SteeringTask {
         let task: SteeringTask
+        // The demo recipes write their tasks in camelCase with their feature evidence (Demo/*/tasks); those read
+        // as the demo reads them, so `--task Demo/gemma3-270m/tasks/love.json` works like any task file.
+        if let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+            object["positivePrompts"] != nil, object["positive_prompts"] == nil
+        {
+            task = try DemoAssets.task(recipeLayout: object, source: source)
+            try task.validate(source: source)
+            return task
+        }
         do {
             task = try JSONDecoder().decode(SteeringTask.self, from: data)
         } catch let error as DecodingError {

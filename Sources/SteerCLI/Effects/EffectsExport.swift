@@ -39,15 +39,15 @@ struct EffectsExport: AsyncParsableCommand {
         var features = [Float](), effects = [Float](), rows = [Int32](), scales = [Float]()
         var widths: (Int, Int)?
         for entry in entries {
-            let (input, effect) = try catalog.row(entry)
+            let (input, effect, scale) = try catalog.row(entry)
             if let widths, widths != (input.count, effect.count) {
                 throw ValidationError("effect \(entry.effectKey.short) has other widths than the rest; export one set.")
             }
             widths = (input.count, effect.count)
             features += input
             effects += effect
-            rows.append(Int32(try catalog.probeRow(entry) ?? -1))
-            scales.append(try catalog.scale(of: entry.recipe))
+            rows.append(Int32(entry.probeRow ?? -1))
+            scales.append(scale)
         }
         let (d, s) = widths ?? (0, 0)
         var metadata = ["format": "pt", "producer": "steer effects export"]

@@ -31,9 +31,7 @@ struct EffectsMeasure: AsyncParsableCommand {
     func run() async throws {
         let backend = try model.load()
         let dictionary = try sae.load()
-        guard let site = dictionary.descriptor.site else {
-            throw ValidationError("The SAE's layer is unknown; pass --sae-layer.")
-        }
+        let site = try SAEOptions.site(of: dictionary)
         let probes = try ProbeVectorSpec(vectors).load(width: backend.descriptor.hiddenSize, site: site)
         let store = try storeOptions.open(readOnly: false, create: true)
         let measurer = try EffectMeasurer(

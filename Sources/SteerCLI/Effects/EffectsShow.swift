@@ -26,10 +26,10 @@ struct EffectsShow: AsyncParsableCommand {
                 "No measured effect for \(vector) in \(store.path); measure it with `steer effects measure`.")
         }
         for entry in matches {
-            let (_, effect) = try catalog.row(entry)
+            let (_, effect, scale) = try catalog.row(entry)
             let baseline = try store.get(entry.baselineKey)?.floats() ?? [Float](repeating: .nan, count: effect.count)
             print("effect \(entry.effectKey.hex)")
-            print("  vector \(entry.vectorKey.hex), scale \(try catalog.scale(of: entry.recipe))")
+            print("  vector \(entry.vectorKey.hex), scale \(scale)")
             let order = effect.indices.sorted { effect[$0] > effect[$1] }
             print("  increased:                 effect    baseline")
             for j in order.prefix(top) where effect[j] > 0 {

@@ -62,9 +62,7 @@ struct Evaluate: AsyncParsableCommand {
         let backend = try model.load()
         let dictionary = try sae.load()
         try dictionary.checkCompatible(with: backend.descriptor)
-        guard let site = dictionary.descriptor.site else {
-            throw ValidationError("The SAE's layer is unknown; pass --sae-layer.")
-        }
+        let site = try SAEOptions.site(of: dictionary)
         let store = try storeOptions.open(readOnly: false, create: true)
         let taskList =
             try tasks.map { try $0.split(separator: ",").map { try TaskCatalog.load(String($0)) } }

@@ -19,9 +19,7 @@ struct Features: AsyncParsableCommand {
         let backend = try model.load()
         let dictionary = try sae.load()
         try dictionary.checkCompatible(with: backend.descriptor)
-        guard let site = dictionary.descriptor.site else {
-            throw ValidationError("The SAE's layer is unknown; pass --sae-layer.")
-        }
+        let site = try SAEOptions.site(of: dictionary)
         let tokens = backend.encode(text, addBOS: true)
         let activations = try backend.activations(at: site, sequences: [tokens])[0]
         let sparse = try dictionary.encodeSparse(activations, limit: top)

@@ -37,7 +37,7 @@ struct SAEInfo: AsyncParsableCommand {
                 format: "decoder row norms: min %.6f, median %.6f, max %.6f", sortedNorms.first ?? 0,
                 sortedNorms[sortedNorms.count / 2], sortedNorms.last ?? 0))
         guard let model, let text else { return }
-        guard let site = d.site else { throw ValidationError("The SAE's layer is unknown; pass --sae-layer.") }
+        let site = try SAEOptions.site(of: dictionary)
         let backend = try ModelOptions.load(model)
         try dictionary.checkCompatible(with: backend.descriptor)
         let tokens = backend.encode(text, addBOS: true)
