@@ -13,7 +13,8 @@ struct EstimatorOptionReader {
         for key in values.keys.sorted() where !known.contains(key) {
             throw .invalidArgument(
                 what: "option '\(key)' for estimator '\(estimator)'",
-                problem: "unknown option; known options: \(known.sorted().joined(separator: ", "))")
+                problem:
+                    "unknown option; known options: \(known.isEmpty ? "none" : known.sorted().joined(separator: ", "))")
         }
     }
 

@@ -23,6 +23,12 @@ public struct LinearAdamConfiguration: EstimatorConfiguration {
     public var seed: Int = 0
     /// Stop after this many optimiser steps (`0`: run every epoch). For benchmarks and smoke tests.
     public var maxSteps: Int = 0
+    /// Convergence rule (`0`: off, the authors' fixed epochs): stop once `patience` epochs in a row have
+    /// not brought the epoch's mean training loss below `(1 − tolerance)` × the best earlier epoch's;
+    /// ``epochs`` is then the cap (and the cosine period, unless ``schedulePeriod`` is set).
+    public var patience: Int = 0
+    /// Relative improvement that counts for ``patience``.
+    public var tolerance: Double = 1e-3
 
     /// The authors' settings.
     public init() {}
@@ -42,6 +48,8 @@ public struct LinearAdamConfiguration: EstimatorConfiguration {
         schedulePeriod = period == 0 ? nil : period
         seed = try reader.int("seed", seed)
         maxSteps = try reader.int("max-steps", maxSteps)
+        patience = try reader.int("patience", patience)
+        tolerance = try reader.double("tolerance", tolerance)
         try validate()
     }
 
@@ -56,6 +64,10 @@ public struct LinearAdamConfiguration: EstimatorConfiguration {
         PluginOptionSpec("t-max", default: "0", "cosine period in epochs (0: equal to epochs)"),
         PluginOptionSpec("seed", default: "0", "seed of the initial M and of every epoch's batch order"),
         PluginOptionSpec("max-steps", default: "0", "stop after this many optimiser steps (0: no limit)"),
+        PluginOptionSpec(
+            "patience", default: "0",
+            "stop after this many epochs without a relative training-loss gain of `tolerance` (0: run every epoch)"),
+        PluginOptionSpec("tolerance", default: "1e-3", "relative epoch-loss gain that resets `patience`"),
     ]
 
     /// The option keys ``init(options:)`` understands.
@@ -75,6 +87,8 @@ public struct LinearAdamConfiguration: EstimatorConfiguration {
         if let schedulePeriod, schedulePeriod < 1 { throw fail("t-max", schedulePeriod, "must be ≥ 1") }
         guard seed >= 0 else { throw fail("seed", seed, "must be ≥ 0") }
         guard maxSteps >= 0 else { throw fail("max-steps", maxSteps, "must be ≥ 0 (0 = no limit)") }
+        guard patience >= 0 else { throw fail("patience", patience, "must be ≥ 0 (0 = no convergence rule)") }
+        guard tolerance >= 0, tolerance < 1 else { throw fail("tolerance", tolerance, "must be in [0, 1)") }
     }
 
     /// The learning rate of 0-based `epoch`: `lr·(1 + cos(π·epoch/T_max))/2` (PyTorch `CosineAnnealingLR`
@@ -95,7 +109,7 @@ public struct LinearAdamConfiguration: EstimatorConfiguration {
     /// recipe (loss, initialisation, schedule, input normalisation) are spelled out so the recipe alone
     /// says what was computed.
     public var parameters: [String: RecipeValue] {
-        [
+        var values: [String: RecipeValue] = [
             "learning-rate": .double(learningRate), "beta1": .double(beta1), "beta2": .double(beta2),
             "epsilon": .double(epsilon), "epochs": .int(epochs), "batch-size": .int(batchSize),
             "t-max": .int(schedulePeriod ?? epochs), "seed": .int(seed), "max-steps": .int(maxSteps),
@@ -103,5 +117,12 @@ public struct LinearAdamConfiguration: EstimatorConfiguration {
             "init": "kaiming-uniform-fan-in-d-sae", "input-normalisation": "unit-length",
             "shuffle": "splitmix64-fisher-yates-per-epoch",
         ]
+        // Recorded only when set, so models fitted before the rule existed keep their keys.
+        if patience > 0 {
+            values["patience"] = .int(patience)
+            values["tolerance"] = .double(tolerance)
+            values["stopping"] = "epoch-mean-training-loss-plateau"
+        }
+        return values
     }
 }

@@ -76,7 +76,9 @@ public struct LinearAdamEstimator: ConfiguredEstimator {
         var biasGradient = [Float](repeating: 0, count: s)
         let threads = max(1, blasThreads)
         var step = 0
+        var plateau = PlateauRule(patience: config.patience, tolerance: config.tolerance)
         training: for epoch in 0..<config.epochs {
+            var epochLoss = 0.0
             let learningRate = config.learningRate(epoch: epoch)
             let order = batchOrders?[epoch] ?? random.permutation(rows.count)
             var start = 0
@@ -88,8 +90,9 @@ public struct LinearAdamEstimator: ConfiguredEstimator {
                 let scalars = AdamStepScalars(
                     learningRate: learningRate, beta1: config.beta1, beta2: config.beta2, epsilon: config.epsilon,
                     step: step)
-                let outputGradient = Self.outputGradient(
+                let (outputGradient, loss) = Self.outputGradient(
                     inputs: inputs, effects: effects, weight: weight, bias: bias)
+                epochLoss += loss * Double(end - start)
                 Self.columnSums(outputGradient, into: &biasGradient)
                 weight.withUnsafeMutableBufferPointer { w in
                     gradientBlock.withUnsafeMutableBufferPointer { block in
@@ -117,15 +120,21 @@ public struct LinearAdamEstimator: ConfiguredEstimator {
                 if config.maxSteps > 0, step >= config.maxSteps { break training }
                 start = end
             }
+            if plateau.shouldStop(afterEpochLoss: epochLoss / Double(rows.count)) {
+                progress?.finish()
+                break training
+            }
         }
         return LinearEffectModel(weight: Matrix(rows: d, columns: s, values: weight), bias: bias)
     }
 
-    /// `∇ŷ = (2/(B·d_sae))·((x̂·M + b) − y)`, PyTorch's `mse_loss` backward with mean reduction.
-    static func outputGradient(inputs: Matrix, effects: Matrix, weight: [Float], bias: [Float]) -> Matrix {
+    /// `∇ŷ = (2/(B·d_sae))·((x̂·M + b) − y)`, PyTorch's `mse_loss` backward with mean reduction, and the
+    /// batch's loss (mean squared error before the step).
+    static func outputGradient(inputs: Matrix, effects: Matrix, weight: [Float], bias: [Float]) -> (Matrix, Double) {
         let b = inputs.rows, d = inputs.columns, s = effects.columns
         var out = Matrix(rows: b, columns: s)
         let norm = Float(2.0 / Double(b * s))
+        var squares = 0.0
         out.values.withUnsafeMutableBufferPointer { o in
             inputs.values.withUnsafeBufferPointer { x in
                 weight.withUnsafeBufferPointer { w in
@@ -138,12 +147,18 @@ public struct LinearAdamEstimator: ConfiguredEstimator {
                 bias.withUnsafeBufferPointer { bb in
                     for r in 0..<b {
                         let base = r * s
-                        for c in 0..<s { o[base + c] = ((o[base + c] + bb[c]) - y[base + c]) * norm }
+                        var rowSquares: Float = 0
+                        for c in 0..<s {
+                            let residual = (o[base + c] + bb[c]) - y[base + c]
+                            rowSquares += residual * residual
+                            o[base + c] = residual * norm
+                        }
+                        squares += Double(rowSquares)
                     }
                 }
             }
         }
-        return out
+        return (out, squares / Double(b * s))
     }
 
     /// Column sums of `matrix` into `sums` (`∇b`).
@@ -184,6 +199,32 @@ public struct LinearAdamEstimator: ConfiguredEstimator {
             throw .invalidArgument(
                 what: "batch order of epoch \(epoch)", problem: "it must be a permutation of 0..<\(count)")
         }
+    }
+}
+
+/// The convergence rule of ``LinearAdamConfiguration/patience``: counts the epochs since the loss last
+/// fell below `(1 − tolerance)` × the best loss so far.
+struct PlateauRule {
+    let patience: Int
+    let tolerance: Double
+    private var best = Double.infinity
+    private var epochsWithoutGain = 0
+
+    init(patience: Int, tolerance: Double) {
+        self.patience = patience
+        self.tolerance = tolerance
+    }
+
+    /// Records an epoch's mean loss; true when the run should stop (never with `patience` 0).
+    mutating func shouldStop(afterEpochLoss loss: Double) -> Bool {
+        guard patience > 0 else { return false }
+        if best == .infinity || loss < best * (1 - tolerance) {
+            best = loss
+            epochsWithoutGain = 0
+        } else {
+            epochsWithoutGain += 1
+        }
+        return epochsWithoutGain >= patience
     }
 }
 

@@ -122,6 +122,9 @@ public final class JumpReLUSAE: FeatureDictionary {
     }
 
     /// Its path and the spread of its thresholds.
+    /// The thresholds: a feature jumps from 0 to about θ as its pre-activation crosses θ.
+    public var activationJumps: [Float]? { parameters.threshold }
+
     public var details: [(label: String, value: String)] {
         let theta = parameters.threshold.sorted()
         return [

@@ -46,10 +46,16 @@ public protocol FeatureDictionary: Sendable {
     /// Facts particular to this kind of dictionary, as labelled lines (`steer sae info` prints them
     /// after the descriptor): where it was loaded from, its thresholds, … Empty by default.
     var details: [(label: String, value: String)] { get }
+
+    /// Where each feature's activation jumps from 0 (JumpReLU: its threshold θ, so an input a rounding
+    /// error away from θ moves the feature by about θ), or `nil` for a dictionary whose features are
+    /// continuous in their input. Default `nil`.
+    var activationJumps: [Float]? { get }
 }
 
 extension FeatureDictionary {
     public var details: [(label: String, value: String)] { [] }
+    public var activationJumps: [Float]? { nil }
 
     /// The norm of every feature's decoder row.
     public func decoderRowNorms() throws -> [Float] {

@@ -30,7 +30,7 @@ struct ConformanceTests {
     func registry() throws {
         var registry = PluginRegistry()
         EstimatorsPlugin.register(in: &registry)
-        #expect(registry.estimatorNames == ["linear-adam", "ridge"])
+        #expect(registry.estimatorNames == ["linear-adam", "mean-effect", "ridge"])
         let ridge = try registry.estimator("ridge", PluginOptions(values: ["lambdas": "0.5,2", "folds": "3"]))
         #expect(ridge.parameters["lambdas"] == .array([.double(0.5), .double(2)]))
         #expect(ridge.parameters["folds"] == .int(3))

@@ -92,7 +92,7 @@ struct EstimatorCLITests {
                 misplaced.status != 0 && misplaced.stderr.contains("only apply to linear-adam"), "\(misplaced.stderr)")
             let unknown = try steer("estimators", "fit", "--estimator", "lasso", "--dataset", file)
             #expect(
-                unknown.status != 0 && unknown.stderr.contains("available: linear-adam, ridge"), "\(unknown.stderr)")
+                unknown.status != 0 && unknown.stderr.contains("available: linear-adam, mean-effect, ridge"), "\(unknown.stderr)")
             let tooBig = try steer(
                 "estimators", "fit", "--estimator", "ridge", "--dataset", file, "--validation-size", "30")
             #expect(tooBig.status != 0 && tooBig.stderr.contains("no training row"), "\(tooBig.stderr)")
@@ -114,7 +114,7 @@ struct EstimatorCLITests {
             let unknownName = try steer(
                 "estimators", "fit", "--estimator", "ridge", "--dataset", file, "--estimator-option", "lasso.alpha=1")
             #expect(
-                unknownName.status != 0 && unknownName.stderr.contains("available: linear-adam, ridge"),
+                unknownName.status != 0 && unknownName.stderr.contains("available: linear-adam, mean-effect, ridge"),
                 "\(unknownName.stderr)")
             let disagree = try steer(
                 "estimators", "fit", "--estimator", "linear-adam", "--dataset", file, "--epochs", "3",

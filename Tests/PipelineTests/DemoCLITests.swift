@@ -49,7 +49,7 @@ struct DemoCLITests {
             try? FileManager.default.removeItem(atPath: work)
         }
         let arguments = [
-            "demo", "--demo-directory", assets, "--store", work + "/store", "--report", work + "/report", "--probes",
+            "demo", "--toy", "--demo-directory", assets, "--store", work + "/store", "--report", work + "/report", "--probes",
             "40",
             "--samples", "2", "--rollouts", "1",
         ]
@@ -58,13 +58,20 @@ struct DemoCLITests {
         let html = try String(contentsOfFile: work + "/report/index.html", encoding: .utf8)
         #expect(html.contains("Does SAE-TS beat SAE-direct and CAA?"))
         #expect(html.contains("data-strategy=\"sae-ts\"") && html.contains("data-strategy=\"caa\""))
-        let count = try ArtifactStore(path: work + "/store", readOnly: true).count
-
-        let second = try Subprocess.run(steer, arguments, timeout: 600)
-        #expect(second.status == 0, "\(second.stderr)")
-        #expect(second.stderr.contains("0 measured"), "\(second.stderr)")
-        #expect(second.stderr.contains("0 computed now"), "\(second.stderr)")
-        #expect(try ArtifactStore(path: work + "/store", readOnly: true).count == count, "no new artifact")
-        #expect(second.stdout == first.stdout, "identical results from the cache")
+        try expectSecondRunComputesNothing(steer, arguments, store: work + "/store", first: first, says: "0 measured")
     }
+}
+
+/// Runs `steer arguments` again after `first` and checks that it measured and computed nothing: its log says
+/// `says` and "0 computed now", the store gained no artifact, and the results printed are the same.
+func expectSecondRunComputesNothing(
+    _ steer: String, _ arguments: [String], store: String, first: SubprocessResult, says: String
+) throws {
+    let count = try ArtifactStore(path: store, readOnly: true).count
+    let second = try Subprocess.run(steer, arguments, timeout: 600)
+    #expect(second.status == 0, "\(second.stderr)")
+    #expect(second.stderr.contains(says), "\(second.stderr)")
+    #expect(second.stderr.contains("0 computed now"), "\(second.stderr)")
+    #expect(try ArtifactStore(path: store, readOnly: true).count == count, "no new artifact")
+    #expect(second.stdout == first.stdout, "identical results from the cache")
 }

@@ -15,17 +15,20 @@ public enum EvaluationReport {
     /// - Parameter notes: extra lines for the "Protocol" section (model, dictionary, estimator, …).
     /// - Parameter comparison: the claim the report tests per task (the caller's configuration, e.g. the paper's
     ///   SAE-TS against SAE-direct and CAA).
+    /// - Parameter mechanism: measured effects of the evaluated vectors on their target and other features.
     public static func write(
         _ result: EvaluationResult, to directory: String, title: String, notes: [String] = [],
-        comparison: StrategyComparison
+        comparison: StrategyComparison, mechanism: [SteeringMechanism] = []
     ) throws -> Output {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let output = Output(
             html: directory + "/index.html", csv: directory + "/results.csv", json: directory + "/results.json")
         try AtomicFile.write(Array(csv(result).utf8), to: output.csv)
-        try AtomicFile.write(Array(try json(result, comparison: comparison)), to: output.json)
         try AtomicFile.write(
-            Array(html(result, title: title, notes: notes, comparison: comparison).utf8), to: output.html)
+            Array(try json(result, comparison: comparison, mechanism: mechanism)), to: output.json)
+        try AtomicFile.write(
+            Array(html(result, title: title, notes: notes, comparison: comparison, mechanism: mechanism).utf8),
+            to: output.html)
         return output
     }
 
@@ -48,13 +51,16 @@ public enum EvaluationReport {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// Cells, summaries, verdicts and settings as JSON.
-    public static func json(_ result: EvaluationResult, comparison: StrategyComparison) throws -> Data {
+    /// Cells, summaries, verdicts, measured mechanism and settings as JSON.
+    public static func json(
+        _ result: EvaluationResult, comparison: StrategyComparison, mechanism: [SteeringMechanism] = []
+    ) throws -> Data {
         struct Document: Encodable {
             var settings: EvaluationSettings
             var summaries: [EvaluationSummary]
             var comparison: StrategyComparison
             var verdicts: [ComparisonVerdict]?
+            var mechanism: [SteeringMechanism]?
             var cells: [EvaluationCell]
         }
         let encoder = JSONEncoder()
@@ -62,16 +68,18 @@ public enum EvaluationReport {
         return try encoder.encode(
             Document(
                 settings: result.settings, summaries: result.summaries, comparison: comparison,
-                verdicts: result.verdicts(comparison), cells: result.cells))
+                verdicts: result.verdicts(comparison), mechanism: mechanism.isEmpty ? nil : mechanism,
+                cells: result.cells))
     }
 
     // MARK: HTML
 
     static let palette = ["#1b6ca8", "#d1495b", "#2e8b57", "#edae49", "#66456b", "#00798c", "#8c564b"]
 
-    static func html(_ result: EvaluationResult, title: String, notes: [String], comparison: StrategyComparison)
-        -> String
-    {
+    static func html(
+        _ result: EvaluationResult, title: String, notes: [String], comparison: StrategyComparison,
+        mechanism: [SteeringMechanism] = []
+    ) -> String {
         var body = "<h1>\(escape(title))</h1>\n"
         body += "<h2>Protocol</h2>\n<ul>\n"
         let s = result.settings
@@ -108,8 +116,11 @@ public enum EvaluationReport {
             body += "</ul>\n"
         }
         body += table(result)
+        body += mechanismTable(mechanism)
         for task in result.tasks {
-            body += "<h2 id=\"task-\(escape(task))\">\(escape(task))</h2>\n<div class=\"plots\">\n"
+            body += "<h2 id=\"task-\(escape(task))\">\(escape(task))</h2>\n"
+            body += sideBySide(result, task: task)
+            body += "<div class=\"plots\">\n"
             body += plot(result, task: task, title: "Behaviour", value: \.behaviour)
             body += plot(result, task: task, title: "Coherence", value: \.coherence)
             body += plot(result, task: task, title: "Behaviour × coherence", value: \.product)
@@ -131,6 +142,7 @@ public enum EvaluationReport {
             td.best { font-weight: bold; background: #eef6ee; }
             .plots { display: flex; flex-wrap: wrap; gap: 12px; }
             .examples td { text-align: left; font-size: 90%; }
+            .side-by-side td, .side-by-side th { text-align: left; vertical-align: top; width: 25%; font-size: 90%; }
             </style>
             </head>
             <body>
@@ -238,6 +250,46 @@ public enum EvaluationReport {
             out += "<text x=\"\(fmt(lx + 14))\" y=\"\(fmt(ly - 4))\" font-size=\"10\">\(escape(line.label))</text>\n"
         }
         return out + "</svg>\n"
+    }
+
+    /// One completion of the prompt per column: unsteered, then every strategy at its best scale (the
+    /// first sample of each cell, so every column shares the sampler seed).
+    static func sideBySide(_ result: EvaluationResult, task: String) -> String {
+        let unsteered = result.cells.first { $0.task == task && $0.scale == 0 }
+        var columns = [(String, String?)]()
+        if let unsteered { columns.append(("unsteered", unsteered.examples.first)) }
+        for strategy in result.strategies {
+            guard let summary = result.summaries.first(where: { $0.task == task && $0.strategy == strategy }),
+                summary.bestScale != 0,
+                let cell = result.cells.first(where: {
+                    $0.task == task && $0.strategy == strategy && $0.scale == summary.bestScale
+                })
+            else { continue }
+            columns.append(("\(strategy) at α = \(String(format: "%g", summary.bestScale))", cell.examples.first))
+        }
+        guard !columns.isEmpty else { return "" }
+        var out = "<table class=\"side-by-side\">\n<tr>"
+        for (label, _) in columns { out += "<th>\(escape(label))</th>" }
+        out += "</tr>\n<tr>"
+        for (_, text) in columns { out += "<td>\(escape(result.settings.prompt + (text ?? "")))</td>" }
+        return out + "</tr>\n</table>\n"
+    }
+
+    /// The measured mechanism: target-feature effect against the norm of the effect on all others.
+    static func mechanismTable(_ rows: [SteeringMechanism]) -> String {
+        guard !rows.isEmpty else { return "" }
+        var out =
+            "<h2>Mechanism, measured: effect on the target features vs on all others</h2>\n"
+            + "<p>Each vector's effect measured like a probe's (the effect protocol above) at its best scale: "
+            + "the weighted effect on the task's target features, the norm of the effect on every other "
+            + "feature, and their ratio (higher: more targeted).</p>\n<table id=\"mechanism\">\n"
+            + "<tr><th>task</th><th>strategy</th><th>scale</th><th>target effect</th><th>off-target norm</th><th>ratio</th></tr>\n"
+        for row in rows {
+            out +=
+                "<tr><td>\(escape(row.task))</td><td>\(escape(row.strategy))</td><td>\(String(format: "%g", row.scale))</td>"
+                + "<td>\(format(row.targetEffect))</td><td>\(format(row.offTargetNorm))</td><td>\(format(row.ratio))</td></tr>\n"
+        }
+        return out + "</table>\n"
     }
 
     static func examples(_ result: EvaluationResult, task: String) -> String {

@@ -9,7 +9,9 @@ public struct DemoAssets: Sendable {
     public let sae: String
     public let probeSAE: String
     public let calibration: String
-    public let taskFiles: [String]
+    public private(set) var taskFiles: [String]
+    /// A shipped effect dataset, when the demo has one.
+    public let effects: String?
 
     /// Finds the assets in `directory` (default: `Demo` in the current directory).
     public init(directory: String) throws {
@@ -45,6 +47,50 @@ public struct DemoAssets: Sendable {
         guard !taskFiles.isEmpty else {
             throw PipelineError.invalidInput(what: "demo directory \(directory)", problem: "has no tasks/*.json")
         }
+        effects = nil
+    }
+
+    /// The Gemma-3 demo's assets in `directory` (`Demo/gemma3-270m`: one Gemma Scope 2 dictionary under
+    /// `sae/resid_post/`, `tasks/*.json`, `effects/<dictionary>.safetensors`) for the model file `model`.
+    public init(gemma3Directory directory: String, model: String) throws {
+        func fail(_ problem: String) -> PipelineError {
+            .invalidInput(what: "demo directory \(directory)", problem: problem)
+        }
+        guard FileManager.default.fileExists(atPath: model) else {
+            throw PipelineError.invalidInput(
+                what: "model \(model)",
+                problem: "does not exist; fetch it with Scripts/fetch-gemma3-270m.sh (or pass --model)")
+        }
+        let saeRoot = directory + "/sae/resid_post"
+        guard
+            let name = ((try? FileManager.default.contentsOfDirectory(atPath: saeRoot)) ?? []).sorted().first(where: {
+                FileManager.default.fileExists(atPath: "\(saeRoot)/\($0)/params.safetensors")
+            })
+        else { throw fail("has no sae/resid_post/*/params.safetensors; restore it with `git checkout`") }
+        let effects = "\(directory)/effects/\(name).safetensors"
+        guard FileManager.default.fileExists(atPath: effects) else {
+            throw fail("has no effects/\(name).safetensors; restore it with `git checkout`")
+        }
+        let taskDir = directory + "/tasks"
+        let tasks = ((try? FileManager.default.contentsOfDirectory(atPath: taskDir)) ?? [])
+            .filter { $0.hasSuffix(".json") }.sorted().map { "\(taskDir)/\($0)" }
+        guard !tasks.isEmpty else { throw fail("has no tasks/*.json") }
+        self.directory = directory
+        self.model = model
+        sae = "\(saeRoot)/\(name)"
+        probeSAE = sae
+        calibration = ""
+        taskFiles = tasks
+        self.effects = effects
+    }
+
+    /// The same assets with only the task files named `names` (file names without `.json`).
+    public func restricted(toTasks names: [String]) -> DemoAssets {
+        var copy = self
+        copy.taskFiles = taskFiles.filter {
+            names.contains((($0 as NSString).lastPathComponent as NSString).deletingPathExtension)
+        }
+        return copy
     }
 
     /// `sae/layer_*/width_*/average_l0_*` folders holding a params.npz, narrowest first.
