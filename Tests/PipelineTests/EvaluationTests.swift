@@ -86,6 +86,11 @@ struct EvaluationTests {
             #expect(html.contains(String(format: "%.4f", s.bestProduct)))
         }
         #expect(html.contains("Does SAE-TS beat SAE-direct and CAA?"))
+        // Side by side: the unsteered completion, then one column per strategy (at α = 0 it says so).
+        let sideBySide = try #require(html.components(separatedBy: "<table class=\"side-by-side\">").dropFirst().first)
+        let header = try #require(sideBySide.components(separatedBy: "</tr>").first)
+        #expect(header.components(separatedBy: "<th>").count - 1 == 1 + summary.count, "\(header)")
+        #expect(header.contains("<th>unsteered</th>"))
         let csv = try String(contentsOfFile: output.csv, encoding: .utf8)
         #expect(csv.split(separator: "\n").count == 1 + wider.cells.count)
         let json =

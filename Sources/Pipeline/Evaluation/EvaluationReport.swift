@@ -260,12 +260,16 @@ public enum EvaluationReport {
         if let unsteered { columns.append(("unsteered", unsteered.examples.first)) }
         for strategy in result.strategies {
             guard let summary = result.summaries.first(where: { $0.task == task && $0.strategy == strategy }),
-                summary.bestScale != 0,
                 let cell = result.cells.first(where: {
                     $0.task == task && $0.strategy == strategy && $0.scale == summary.bestScale
                 })
             else { continue }
-            columns.append(("\(strategy) at α = \(String(format: "%g", summary.bestScale))", cell.examples.first))
+            // A strategy whose best scale is 0 did not beat the unsteered model at any scale: say so.
+            let label =
+                summary.bestScale == 0
+                ? "\(strategy): best at α = 0 (unsteered)"
+                : "\(strategy) at α = \(String(format: "%g", summary.bestScale))"
+            columns.append((label, cell.examples.first))
         }
         guard !columns.isEmpty else { return "" }
         var out = "<table class=\"side-by-side\">\n<tr>"
