@@ -21,39 +21,52 @@ public struct SteeringMechanism: Sendable, Codable, Equatable {
     public var ratio: Double { offTargetNorm > 0 ? targetEffect / offTargetNorm : 0 }
 
     /// Measures every subject's effect at its scale in `scales` (keyed `task/strategy`); subjects without
-    /// a scale, or at scale 0, are skipped. Effects are stored, so a rerun only reads.
+    /// a scale, or at scale 0, are skipped. Vectors that share a scale share one generation (as probes do).
+    /// Effects are stored, so a rerun only reads.
     /// - Throws: errors of the measurement and the store.
     public static func measure(
         _ subjects: [EvaluationSubject], tasks: [SteeringTask], scales: [String: Float], model: any ModelBackend,
         dictionary: any FeatureDictionary, store: ArtifactStore, measurement: MeasurementProtocol,
         progress: ProgressReporter? = nil
     ) throws -> [SteeringMechanism] {
-        var out = [SteeringMechanism]()
+        var groups = [Float: [(subject: EvaluationSubject, task: SteeringTask)]]()
         for subject in subjects {
-            defer { progress?.advance() }
             guard let scale = scales["\(subject.task)/\(subject.strategy)"], scale != 0,
                 let task = tasks.first(where: { $0.name == subject.task })
             else { continue }
+            groups[scale, default: []].append((subject, task))
+        }
+        var found = [String: SteeringMechanism]()
+        for scale in groups.keys.sorted() {
+            let members = groups[scale]!
             let measurer = try EffectMeasurer(
                 model: model, dictionary: dictionary, store: store, measurement: measurement, scaling: .fixed(scale))
-            let vector = try ProbeVector(
-                values: subject.vector,
-                recipe: Recipe(
-                    kind: .vector, algorithm: "evaluated-vector", version: 1, inputs: ["vector": subject.vectorKey]),
-                label: "\(subject.strategy) vector for \(subject.task)")
-            let measured = try measurer.measure(vector)
-            let targets = Set(task.targets.map(\.feature))
-            let target = task.targets.reduce(0.0) { $0 + Double($1.weight) * Double(measured.effect[$1.feature]) }
-            var squares = 0.0
-            for (j, value) in measured.effect.enumerated() where !targets.contains(j) {
-                squares += Double(value * value)
+            let vectors = try members.map { member in
+                try ProbeVector(
+                    values: member.subject.vector,
+                    recipe: Recipe(
+                        kind: .vector, algorithm: "evaluated-vector", version: 1,
+                        inputs: ["vector": member.subject.vectorKey]),
+                    label: "\(member.subject.strategy) vector for \(member.subject.task)")
             }
-            out.append(
-                SteeringMechanism(
-                    task: subject.task, strategy: subject.strategy, scale: scale, targetEffect: target,
-                    offTargetNorm: squares.squareRoot(), effectKey: measured.effectKey))
+            for (member, outcome) in zip(members, try measurer.measure(batch: vectors)) {
+                let measured = try outcome.get()
+                let targets = Set(member.task.targets.map(\.feature))
+                let target = member.task.targets.reduce(0.0) {
+                    $0 + Double($1.weight) * Double(measured.effect[$1.feature])
+                }
+                var squares = 0.0
+                for (j, value) in measured.effect.enumerated() where !targets.contains(j) {
+                    squares += Double(value * value)
+                }
+                found["\(member.subject.task)/\(member.subject.strategy)"] = SteeringMechanism(
+                    task: member.subject.task, strategy: member.subject.strategy, scale: scale, targetEffect: target,
+                    offTargetNorm: squares.squareRoot(), effectKey: measured.effectKey)
+                progress?.advance()
+            }
         }
         progress?.finish()
-        return out
+        // In the subjects' order.
+        return subjects.compactMap { found["\($0.task)/\($0.strategy)"] }
     }
 }
