@@ -68,6 +68,9 @@ public struct MeasurementProtocol: Sendable, Hashable, Codable {
         try samplingConfig(maxNewTokens: 1, seed: 0).validate()
     }
 
+    /// Token positions averaged into one effect: every position of every rollout of every prompt.
+    public var averagedPositions: Int { prompts.count * rolloutsPerPrompt * totalLength }
+
     /// The sampler for one prompt's rollouts.
     public func samplingConfig(maxNewTokens: Int, seed: UInt64) -> SamplingConfig {
         SamplingConfig(

@@ -84,12 +84,15 @@ public struct DemoAssets: Sendable {
         self.effects = effects
     }
 
+    /// The task files' names (file names without `.json`), in ``taskFiles`` order.
+    public var taskNames: [String] {
+        taskFiles.map { (($0 as NSString).lastPathComponent as NSString).deletingPathExtension }
+    }
+
     /// The same assets with only the task files named `names` (file names without `.json`).
     public func restricted(toTasks names: [String]) -> DemoAssets {
         var copy = self
-        copy.taskFiles = taskFiles.filter {
-            names.contains((($0 as NSString).lastPathComponent as NSString).deletingPathExtension)
-        }
+        copy.taskFiles = zip(taskFiles, taskNames).filter { names.contains($0.1) }.map(\.0)
         return copy
     }
 

@@ -298,10 +298,7 @@ public struct MethodDemo: Sendable {
         let measurer = try EffectMeasurer(
             model: model, dictionary: sae, store: store, measurement: measurement, scaling: .fixed(scale))
         let sample = shipped.sample(recheck, seed: 0)
-        let fresh = try sample.filter {
-            try !measurer.isMeasured(
-                ProbeVector.decoderRows(of: sae, range: shipped.rows[$0]..<(shipped.rows[$0] + 1))[0])
-        }.count
+        let fresh = try shipped.probes(sample, of: sae).filter { try !measurer.isMeasured($0) }.count
         log(
             "effects: \(shipped.count) shipped in \((file as NSString).lastPathComponent); measuring \(sample.count) of them again (\(fresh) not yet in the store)"
         )
@@ -315,7 +312,7 @@ public struct MethodDemo: Sendable {
                 format:
                     "recheck: %d of %d probes agree with the shipped effects (%d within rounding, %d up to a JumpReLU threshold crossing; largest |difference| %.2e)",
                 agreeing, rechecks.count, exact, crossed.count, worst))
-        let positions = measurement.prompts.count * measurement.rolloutsPerPrompt * measurement.totalLength
+        let positions = measurement.averagedPositions
         let crossingText =
             crossed.isEmpty
             ? ""

@@ -58,6 +58,11 @@ public struct ShippedEffects: Sendable {
         return Array(random.permutation(rows.count).prefix(min(count, rows.count))).sorted()
     }
 
+    /// The probe vectors of dataset rows `selected`: their decoder rows in `dictionary`, unit length.
+    public func probes(_ selected: [Int], of dictionary: any FeatureDictionary) throws -> [ProbeVector] {
+        try selected.map { try ProbeVector.decoderRows(of: dictionary, range: rows[$0]..<(rows[$0] + 1))[0] }
+    }
+
     /// One re-measured probe against its shipped effect.
     public struct Recheck: Sendable, Codable, Equatable {
         /// Dataset row and decoder row.
@@ -102,14 +107,10 @@ public struct ShippedEffects: Sendable {
                 problem: "was measured against baseline \(baselineKey.prefix(12)), but this model, dictionary and "
                     + "protocol give \(measurer.baselineRecipe.key.hex.prefix(12)); it belongs to another setup")
         }
-        let source = try TensorFileEffectDataset.open(path: path, digest: try FileFingerprint.digest(ofFile: path))
+        let source = try TensorFileEffectDataset.open(path: path)
         let (_, shipped) = try source.read(rows: selected)
-        let vectors = try selected.map {
-            try ProbeVector.decoderRows(of: measurer.dictionary, range: rows[$0]..<(rows[$0] + 1))[0]
-        }
-        // Positions averaged into one effect: every position of every rollout.
-        let protocolUsed = measurer.measurement
-        let positions = protocolUsed.prompts.count * protocolUsed.rolloutsPerPrompt * protocolUsed.totalLength
+        let vectors = try probes(selected, of: measurer.dictionary)
+        let positions = measurer.measurement.averagedPositions
         let jumps = measurer.dictionary.activationJumps
         var out = [Recheck]()
         for (i, outcome) in try measurer.measure(batch: vectors).enumerated() {

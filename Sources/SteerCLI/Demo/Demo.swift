@@ -102,14 +102,10 @@ struct Demo: AsyncParsableCommand {
         }
         if let tasks {
             let wanted = tasks.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-            let files = configuration.assets.taskFiles
-            for name in wanted
-            where !files.contains(where: {
-                (($0 as NSString).lastPathComponent as NSString).deletingPathExtension == name
-            }) {
+            let names = configuration.assets.taskNames
+            for name in wanted where !names.contains(name) {
                 throw ValidationError(
-                    "--tasks: no task '\(name)' in the demo (\(files.map { (($0 as NSString).lastPathComponent as NSString).deletingPathExtension }.joined(separator: ", ")))."
-                )
+                    "--tasks: no task '\(name)' in the demo (\(names.joined(separator: ", "))).")
             }
             configuration.assets = configuration.assets.restricted(toTasks: wanted)
         }
