@@ -162,6 +162,10 @@ public final class Gemma2Backend: TransformerBackend {
         try runtime.nextTokenLoss(sequences: sequences, interventions: interventions)
     }
 
+    public func tokenLogLikelihoods(sequences: [[Int32]], positions: [Range<Int>]) throws -> [[Double]] {
+        try runtime.tokenLogLikelihoods(sequences: sequences, positions: positions)
+    }
+
     public func generate(prompts: [[Int32]], sampling: SamplingConfig, interventions: [Intervention]) throws
         -> [[Int32]]
     {

@@ -10,9 +10,11 @@ public struct Steer: AsyncParsableCommand {
         commandName: "steer",
         abstract: "Measure, estimate, build, apply and store SAE-targeted steering vectors.",
         discussion: """
-            Models are Hugging Face Gemma-2 checkpoint directories; dictionaries are Gemma Scope params.npz \
-            files or SAELens directories. Every expensive result is stored in a content-addressed LMDB store \
-            (--store, default $STEER_STORE or ~/.steer/store).
+            Models are Hugging Face Gemma-2 or Gemma-3 checkpoint directories or GGUF files (the backend \
+            follows the checkpoint; --backend overrides it); dictionaries are Gemma Scope params.npz files, \
+            Gemma Scope 2 params.safetensors + config.json directories or SAELens directories. Every \
+            expensive result is stored in a content-addressed LMDB store (--store, default $STEER_STORE or \
+            ~/.steer/store).
             """,
         subcommands: [
             Tokenize.self, Forward.self, Generate.self, Features.self, SAECommand.self, EffectsCommand.self,

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Identity and shape of a loaded model.
 public struct ModelDescriptor: Sendable, Hashable, Codable {
     /// Registry name of the backend that loaded it (e.g. `gemma2`).
@@ -109,6 +111,13 @@ public protocol ModelBackend: AnyObject, Sendable {
     /// `interventions` applied at every selected position, without materialising all logits at once.
     func nextTokenLoss(sequences: [[Int32]], interventions: [Intervention]) throws -> [Double]
 
+    /// `log p(x_t | x_<t)` under the unsteered model for every position `t` of `positions[i]` in
+    /// `sequences[i]`, in order (each range within `1..<count`, possibly empty): what a log-likelihood
+    /// judge reads. A backend computes logits only at those positions and may batch the sequences.
+    /// - Throws: ``SteeringError`` for a count mismatch or a range outside its sequence, and what
+    ///   ``forward(_:)`` throws for the sequences.
+    func tokenLogLikelihoods(sequences: [[Int32]], positions: [Range<Int>]) throws -> [[Double]]
+
     /// Generates continuations of `prompts` with a KV cache, applying `interventions` identically in
     /// prefill and every decode step. Returns each full sequence (prompt followed by new tokens).
     /// Deterministic for a given (model, prompts, sampling, interventions).
@@ -128,6 +137,28 @@ extension ModelBackend {
         let result = try forward(
             ForwardRequest(sequences: sequences, interventions: interventions, captureSites: [site], logits: .none))
         return result.activations[site] ?? []
+    }
+
+    /// ``tokenLogLikelihoods(sequences:positions:)`` from one all-position forward pass per sequence,
+    /// with the log-softmax accumulated in Double: the default for backends without a batched way.
+    public func tokenLogLikelihoods(sequences: [[Int32]], positions: [Range<Int>]) throws -> [[Double]] {
+        try positions.validateScored(in: sequences)
+        return try zip(sequences, positions).map { sequence, range in
+            guard !range.isEmpty else { return [] }
+            let logits = try forward(ForwardRequest(sequences: [Array(sequence[0..<range.upperBound])], logits: .all))
+                .logits[0]
+            return range.map { t in
+                logits.values.withUnsafeBufferPointer { values in
+                    let start = (t - 1) * logits.columns
+                    let row = UnsafeBufferPointer(rebasing: values[start..<(start + logits.columns)])
+                    var maximum = -Float.infinity
+                    for v in row { maximum = max(maximum, v) }
+                    var sum = 0.0
+                    for v in row { sum += exp(Double(v - maximum)) }
+                    return Double(row[Int(sequence[t])] - maximum) - log(sum)
+                }
+            }
+        }
     }
 
     /// Checks an intervention against this model's shape.
@@ -150,6 +181,24 @@ extension Intervention {
         try Vector.checkFinite(vector, "steering vector")
         guard scale.isFinite else {
             throw .invalidArgument(what: "steering scale", problem: "must be finite, got \(scale)")
+        }
+    }
+}
+
+extension Array where Element == Range<Int> {
+    /// Checks scored positions (``ModelBackend/tokenLogLikelihoods(sequences:positions:)``): one range
+    /// per sequence, each within `1..<count` (position 0 has no preceding token) or empty.
+    public func validateScored(in sequences: [[Int32]]) throws(SteeringError) {
+        guard count == sequences.count else {
+            throw .shapeMismatch(
+                what: "scored positions", expected: "\(sequences.count) ranges (one per sequence)", got: "\(count)")
+        }
+        for (i, range) in enumerated() where !range.isEmpty {
+            guard range.lowerBound >= 1, range.upperBound <= sequences[i].count else {
+                throw .invalidArgument(
+                    what: "scored positions \(range) of sequence \(i)",
+                    problem: "lie outside 1..<\(sequences[i].count) (position 0 has no preceding token)")
+            }
         }
     }
 }

@@ -211,7 +211,7 @@ extension TransformerRuntime {
         let sequences = residuals.sequences
         let grouped = Dictionary(grouping: interventions, by: { $0.site.layer })
         var losses = [Double](repeating: 0, count: sequences.count)
-        let d = shape.hiddenSize, vocab = shape.vocabularySize
+        let d = shape.hiddenSize
         let workspace = StepWorkspace()
         var starts = [Int](), total = 0
         for sequence in sequences {
@@ -238,7 +238,6 @@ extension TransformerRuntime {
                 let (layout, _) = runBlocks(
                     entries, cache: cache, options: options, workspace: workspace,
                     residual: stored.baseAddress! + first * d)
-                let hidden = workspace.buffer(.residual, layout.rowCount * d)
                 // Rows that predict a next token, with their targets.
                 var rows = [Int](), targets = [Int](), owners = [Int]()
                 for (e, entry) in entries.enumerated() where entry.tokens.count > 1 {
@@ -249,17 +248,8 @@ extension TransformerRuntime {
                     }
                 }
                 var sums = [Double](repeating: 0, count: entries.count)
-                let group = max(Self.headGroupRows, 256)
-                var start = 0
-                while start < rows.count {
-                    let end = min(start + group, rows.count)
-                    let logits = workspace.buffer(.logits, (end - start) * vocab)
-                    model.logits(
-                        rows: Array(rows[start..<end]), hidden: hidden, workspace: workspace, into: logits)
-                    let values = CrossEntropy.rows(
-                        logits, count: end - start, width: vocab, targets: Array(targets[start..<end]))
-                    for (i, value) in values.enumerated() { sums[owners[start + i]] += value }
-                    start = end
+                headCrossEntropy(rows: rows, targets: targets, layout: layout, workspace: workspace) { i, value in
+                    sums[owners[i]] += value
                 }
                 for (e, entry) in entries.enumerated() where entry.tokens.count > 1 {
                     losses[batch[e]] = sums[e] / Double(entry.tokens.count - 1)

@@ -68,11 +68,23 @@ struct EvaluationTests {
             #expect((0...1).contains(cell.behaviour) && (0...1).contains(cell.coherence))
         }
 
+        // A second behaviour judge re-scores the same completions: no generation, no coherence call.
+        let (generateCalls, coherenceCalls) = (model.generateCalls, judge.callCount)
+        let otherJudge = StubJudge(name: "stub-lexicon")
+        let rescored = try await EvaluationRunner(
+            model: model, store: store, settings: settings([0, 4, 8]), behaviourJudge: otherJudge,
+            coherenceJudge: judge
+        ).run(subjects)
+        #expect(model.generateCalls == generateCalls && judge.callCount == coherenceCalls)
+        #expect(otherJudge.callCount == 7 * 4, "each of the 7 distinct generations scored once, 4 completions each")
+        #expect(zip(rescored.cells, wider.cells).allSatisfy { $0.generationsKey == $1.generationsKey })
+
         let output = try EvaluationReport.write(
             wider, to: dir + "/report", title: "Test report", notes: ["model: tiny"],
             comparison: StrategyComparison(
                 candidate: "sae-ts", baselines: ["sae-direct", "caa"],
-                labels: ["sae-ts": "SAE-TS", "sae-direct": "SAE-direct", "caa": "CAA"]))
+                labels: ["sae-ts": "SAE-TS", "sae-direct": "SAE-direct", "caa": "CAA"]),
+            secondOpinions: [EvaluationReport.SecondOpinion(judge: "stub-lexicon", result: rescored)])
         let html = try String(contentsOfFile: output.html, encoding: .utf8)
         let parser = XMLParser(data: Data(html.utf8))
         let delegate = CountingDelegate()
@@ -86,6 +98,9 @@ struct EvaluationTests {
             #expect(html.contains(String(format: "%.4f", s.bestProduct)))
         }
         #expect(html.contains("Does SAE-TS beat SAE-direct and CAA?"))
+        #expect(html.contains("Second opinion: behaviour by the stub-lexicon judge"))
+        #expect(html.contains("Does SAE-TS beat SAE-direct and CAA? (behaviour by stub-lexicon)"))
+        #expect(html.contains("<table id=\"results-stub-lexicon\">"))
         // Side by side: the unsteered completion, then one column per strategy (at α = 0 it says so).
         let sideBySide = try #require(html.components(separatedBy: "<table class=\"side-by-side\">").dropFirst().first)
         let header = try #require(sideBySide.components(separatedBy: "</tr>").first)
@@ -97,6 +112,9 @@ struct EvaluationTests {
             try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: output.json)))
             as! [String: Any]
         #expect((json["cells"] as! [Any]).count == 9)
+        let opinions = try #require(json["secondOpinions"] as? [[String: Any]])
+        #expect(opinions.count == 1 && opinions[0]["judge"] as? String == "stub-lexicon")
+        #expect((opinions[0]["summaries"] as? [Any])?.count == 3 && opinions[0]["verdicts"] != nil)
     }
 
     @Test("a judge that is down fails clearly; finished cells are kept and the sweep resumes")

@@ -50,6 +50,10 @@ struct Gemma3DemoTests {
         let mechanism = try #require(json["mechanism"] as? [[String: Any]], "results.json has the measured mechanism")
         #expect(!mechanism.isEmpty && mechanism.allSatisfy { ($0["scale"] as? Double) == 160 })
         #expect(html.contains("Mechanism, measured"))
+        #expect(html.contains("Second opinion: behaviour by the lexicon judge"), "the lexicon's second opinion")
+        let opinions = try #require(json["secondOpinions"] as? [[String: Any]])
+        #expect(opinions.first?["judge"] as? String == "lexicon" && opinions.first?["verdicts"] != nil)
+        #expect(first.stdout.contains("behaviour by lexicon (second opinion, same completions):"), "\(first.stdout)")
         try expectSecondRunComputesNothing(
             steer, arguments, store: work + "/store", first: first, says: "(0 not yet in the store)")
     }

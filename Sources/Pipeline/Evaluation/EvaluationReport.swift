@@ -4,6 +4,20 @@ import SteeringCore
 /// Writes an evaluation as a self-contained HTML page (inline SVG, no scripts), `results.csv` and
 /// `results.json`. The page is well-formed XHTML so it can be checked with an XML parser.
 public enum EvaluationReport {
+    /// The same completions and coherence scores with behaviour scored by another judge: its own best
+    /// scales, results table and verdicts, shown next to the main judge's.
+    public struct SecondOpinion: Sendable {
+        /// The behaviour judge's registry name.
+        public var judge: String
+        /// The sweep re-scored by that judge.
+        public var result: EvaluationResult
+
+        public init(judge: String, result: EvaluationResult) {
+            self.judge = judge
+            self.result = result
+        }
+    }
+
     /// Files written.
     public struct Output: Sendable {
         public var html: String
@@ -16,18 +30,25 @@ public enum EvaluationReport {
     /// - Parameter comparison: the claim the report tests per task (the caller's configuration, e.g. the paper's
     ///   SAE-TS against SAE-direct and CAA).
     /// - Parameter mechanism: measured effects of the evaluated vectors on their target and other features.
+    /// - Parameter secondOpinions: the sweep re-scored by other behaviour judges.
     public static func write(
         _ result: EvaluationResult, to directory: String, title: String, notes: [String] = [],
-        comparison: StrategyComparison, mechanism: [SteeringMechanism] = []
+        comparison: StrategyComparison, mechanism: [SteeringMechanism] = [], secondOpinions: [SecondOpinion] = []
     ) throws -> Output {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let output = Output(
             html: directory + "/index.html", csv: directory + "/results.csv", json: directory + "/results.json")
         try AtomicFile.write(Array(csv(result).utf8), to: output.csv)
         try AtomicFile.write(
-            Array(try json(result, comparison: comparison, mechanism: mechanism)), to: output.json)
+            Array(
+                try json(result, comparison: comparison, mechanism: mechanism, secondOpinions: secondOpinions)),
+            to: output.json)
         try AtomicFile.write(
-            Array(html(result, title: title, notes: notes, comparison: comparison, mechanism: mechanism).utf8),
+            Array(
+                html(
+                    result, title: title, notes: notes, comparison: comparison, mechanism: mechanism,
+                    secondOpinions: secondOpinions
+                ).utf8),
             to: output.html)
         return output
     }
@@ -51,16 +72,23 @@ public enum EvaluationReport {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    /// Cells, summaries, verdicts, measured mechanism and settings as JSON.
+    /// Cells, summaries, verdicts, measured mechanism, second opinions and settings as JSON.
     public static func json(
-        _ result: EvaluationResult, comparison: StrategyComparison, mechanism: [SteeringMechanism] = []
+        _ result: EvaluationResult, comparison: StrategyComparison, mechanism: [SteeringMechanism] = [],
+        secondOpinions: [SecondOpinion] = []
     ) throws -> Data {
+        struct Opinion: Encodable {
+            var judge: String
+            var summaries: [EvaluationSummary]
+            var verdicts: [ComparisonVerdict]?
+        }
         struct Document: Encodable {
             var settings: EvaluationSettings
             var summaries: [EvaluationSummary]
             var comparison: StrategyComparison
             var verdicts: [ComparisonVerdict]?
             var mechanism: [SteeringMechanism]?
+            var secondOpinions: [Opinion]?
             var cells: [EvaluationCell]
         }
         let encoder = JSONEncoder()
@@ -69,6 +97,12 @@ public enum EvaluationReport {
             Document(
                 settings: result.settings, summaries: result.summaries, comparison: comparison,
                 verdicts: result.verdicts(comparison), mechanism: mechanism.isEmpty ? nil : mechanism,
+                secondOpinions: secondOpinions.isEmpty
+                    ? nil
+                    : secondOpinions.map {
+                        Opinion(
+                            judge: $0.judge, summaries: $0.result.summaries, verdicts: $0.result.verdicts(comparison))
+                    },
                 cells: result.cells))
     }
 
@@ -78,7 +112,7 @@ public enum EvaluationReport {
 
     static func html(
         _ result: EvaluationResult, title: String, notes: [String], comparison: StrategyComparison,
-        mechanism: [SteeringMechanism] = []
+        mechanism: [SteeringMechanism] = [], secondOpinions: [SecondOpinion] = []
     ) -> String {
         var body = "<h1>\(escape(title))</h1>\n"
         body += "<h2>Protocol</h2>\n<ul>\n"
@@ -92,30 +126,17 @@ public enum EvaluationReport {
             ] + notes
         for line in protocolLines { body += "<li>\(escape(line))</li>\n" }
         body += "</ul>\n"
-        if let verdicts = result.verdicts(comparison) {
-            let candidate = comparison.label(comparison.candidate)
-            let baselines = comparison.baselines.map(comparison.label)
-            let better = verdicts.filter { $0.outcome == .better }.count
-            let worse = verdicts.filter { $0.outcome == .worse }.count
-            body += "<h2>Does \(escape(candidate)) beat \(escape(baselines.joined(separator: " and ")))?</h2>\n"
-            body +=
-                "<p>The claim — \(escape(candidate)) scores higher than every baseline on max over scales of "
-                + "mean(behaviour) × mean(coherence) — is decided per task from 95 % bootstrap intervals of the "
-                + "difference (\(EvaluationIntervals.resamples) resamples of the completions of every scale): "
-                + "<strong>better on \(better)</strong>, worse on \(worse), not distinguishable on "
-                + "\(verdicts.count - better - worse) of \(verdicts.count) tasks.</p>\n<ul>\n"
-            for v in verdicts {
-                let details = v.against.map {
-                    "vs \(comparison.label($0.baseline)): \($0.outcome.rawValue), difference "
-                        + "[\(format($0.difference.lower)), \(format($0.difference.upper))]"
-                }
-                body +=
-                    "<li>\(escape(v.task)): <strong>\(escape(candidate)) \(v.outcome.rawValue)</strong> "
-                    + "(\(escape(details.joined(separator: "; "))))</li>\n"
-            }
-            body += "</ul>\n"
-        }
+        body += verdictSection(result, comparison: comparison, heading: nil)
         body += table(result)
+        for opinion in secondOpinions {
+            let id = "results-\(opinion.judge)"
+            body +=
+                "<h2 id=\"opinion-\(escape(opinion.judge))\">Second opinion: behaviour by the \(escape(opinion.judge)) judge</h2>\n"
+                + "<p>The same completions and coherence scores, behaviour scored by \(escape(opinion.judge)); "
+                + "best scales are this judge's own.</p>\n"
+            body += verdictSection(opinion.result, comparison: comparison, heading: opinion.judge)
+            body += table(opinion.result, id: id)
+        }
         body += mechanismTable(mechanism)
         for task in result.tasks {
             body += "<h2 id=\"task-\(escape(task))\">\(escape(task))</h2>\n"
@@ -152,11 +173,40 @@ public enum EvaluationReport {
             """
     }
 
+    /// The claim's verdicts per task; `heading` names a second-opinion judge (a smaller heading).
+    static func verdictSection(_ result: EvaluationResult, comparison: StrategyComparison, heading: String?) -> String {
+        guard let verdicts = result.verdicts(comparison) else { return "" }
+        var body = ""
+        let candidate = comparison.label(comparison.candidate)
+        let baselines = comparison.baselines.map(comparison.label)
+        let better = verdicts.filter { $0.outcome == .better }.count
+        let worse = verdicts.filter { $0.outcome == .worse }.count
+        let question = "Does \(escape(candidate)) beat \(escape(baselines.joined(separator: " and ")))?"
+        body += heading.map { "<h3>\(question) (behaviour by \(escape($0)))</h3>\n" } ?? "<h2>\(question)</h2>\n"
+        body +=
+            "<p>The claim — \(escape(candidate)) scores higher than every baseline on max over scales of "
+            + "mean(behaviour) × mean(coherence) — is decided per task from 95 % bootstrap intervals of the "
+            + "difference (\(EvaluationIntervals.resamples) resamples of the completions of every scale): "
+            + "<strong>better on \(better)</strong>, worse on \(worse), not distinguishable on "
+            + "\(verdicts.count - better - worse) of \(verdicts.count) tasks.</p>\n<ul>\n"
+        for v in verdicts {
+            let details = v.against.map {
+                "vs \(comparison.label($0.baseline)): \($0.outcome.rawValue), difference "
+                    + "[\(format($0.difference.lower)), \(format($0.difference.upper))]"
+            }
+            body +=
+                "<li>\(escape(v.task)): <strong>\(escape(candidate)) \(v.outcome.rawValue)</strong> "
+                + "(\(escape(details.joined(separator: "; "))))</li>\n"
+        }
+        body += "</ul>\n"
+        return body
+    }
+
     /// The results table in the shape of the method's Table 2: tasks × strategies, best product.
-    static func table(_ result: EvaluationResult) -> String {
+    static func table(_ result: EvaluationResult, id: String = "results") -> String {
         let strategies = result.strategies
         var out =
-            "<h2>Results: max over scales of behaviour × coherence [95 % bootstrap interval]</h2>\n<table id=\"results\">\n<tr><th>Task</th>"
+            "<h2>Results: max over scales of behaviour × coherence [95 % bootstrap interval]</h2>\n<table id=\"\(escape(id))\">\n<tr><th>Task</th>"
         for strategy in strategies { out += "<th>\(escape(strategy))</th>" }
         out += "</tr>\n"
         var totals = [String: Double]()

@@ -54,6 +54,9 @@ public struct MethodDemo: Sendable {
         /// Judges (registry names).
         public var behaviourJudge: String
         public var coherenceJudge: String
+        /// Behaviour judges that score the same completions again as second opinions: their own best
+        /// scales, tables and verdicts in the report (the mechanism and side-by-side follow the main judge).
+        public var secondBehaviourJudges: [String] = []
         /// Report title and directory.
         public var title: String
         public var reportDirectory: String
@@ -91,7 +94,7 @@ public struct MethodDemo: Sendable {
         /// which raises the loss by about 0.5 nats; four points to fit the time); behaviour judged by the target features on the re-encoded
         /// completions, coherence by the unsteered model's log-likelihood.
         public static func gemma3(
-            assets: DemoAssets, effects: String, reportDirectory: String, samples: Int = 48, recheck: Int = 8
+            assets: DemoAssets, effects: String, reportDirectory: String, samples: Int = 64, recheck: Int = 8
         ) -> Configuration {
             let measurement = MeasurementProtocol(
                 site: ActivationSite(layer: 6), rolloutsPerPrompt: 4, totalLength: 32, baselineMultiplier: 10, seed: 0)
@@ -106,7 +109,7 @@ public struct MethodDemo: Sendable {
                 estimatorNote:
                     "SAE-TS uses ridge (chosen before any evaluation: closed form, λ by 5-fold cross-validation); linear-adam runs Adam at learning rate 10⁻³, batch 64, cosine-annealed over a cap of 300 epochs, and stops once 10 epochs in a row have not lowered the epoch's mean training loss by 0.1 %",
                 judgeNote:
-                    "Judges: behaviour = the task's target features on the completion re-encoded (unsteered) by the SAE, 1 + 9·min(1, activation / the 90th percentile on the task's positive prompts); coherence = the unsteered model's mean log-likelihood, anchored on its own unsteered completions. No LLM judge; neither judge was tuned on these results.",
+                    "Judges: behaviour = the task's target features on the completion re-encoded (unsteered) by the SAE, 1 + 9·min(1, activation / the 90th percentile on the task's positive prompts); second opinion on behaviour = the task lexicon (whole-word matches, saturating at 3) on the same completions; coherence = the unsteered model's mean log-likelihood, anchored on its own unsteered completions. No LLM judge; no judge was tuned on these results.",
                 protocolNote:
                     "Sizes chosen for time (the whole demo in about 15 minutes on two cores), not tuned on results: \(samples) completions per cell, four scales; the intervals say what these sizes can resolve."
             )
@@ -116,6 +119,7 @@ public struct MethodDemo: Sendable {
             ]
             configuration.validationSize = 128
             configuration.sweepScales = [0, 80, 160, 240]
+            configuration.secondBehaviourJudges = ["lexicon"]
             return configuration
         }
     }
@@ -125,6 +129,8 @@ public struct MethodDemo: Sendable {
         public var report: EvaluationReport.Output
         public var estimatorTable: String
         public var evaluationTable: String
+        /// The sweep re-scored by each second behaviour judge.
+        public var secondOpinions: [EvaluationReport.SecondOpinion]
         /// Effects measured now (the rest came from the store) and evaluation cells computed now.
         public var measuredEffects: Int
         public var computedCells: Int
@@ -206,13 +212,27 @@ public struct MethodDemo: Sendable {
         let judges = EvaluationJudges(
             registry: registry, behaviourJudge: configuration.behaviourJudge,
             coherenceJudge: configuration.coherenceJudge)
+        let coherenceJudge = try judges.coherence(model: model, settings: settings)
         let runner = try EvaluationRunner(
             model: model, store: store, settings: settings,
             behaviourJudges: try judges.behaviour(tasks: tasks, model: model, dictionary: sae),
-            coherenceJudge: try judges.coherence(model: model, settings: settings))
+            coherenceJudge: coherenceJudge)
         let result = try await runner.run(
             subjects, progress: progress?("evaluation", subjects.count * sweep.count, "cells"))
         log("evaluation: \(result.cells.count) cells, \(result.computedCells) computed now")
+        // Second opinions read the stored generations and coherence scores; only behaviour is scored.
+        var secondOpinions = [EvaluationReport.SecondOpinion]()
+        for name in configuration.secondBehaviourJudges {
+            let other = EvaluationJudges(
+                registry: registry, behaviourJudge: name, coherenceJudge: configuration.coherenceJudge)
+            let rescored = try await EvaluationRunner(
+                model: model, store: store, settings: settings,
+                behaviourJudges: try other.behaviour(tasks: tasks, model: model, dictionary: sae),
+                coherenceJudge: coherenceJudge
+            ).run(subjects)
+            secondOpinions.append(EvaluationReport.SecondOpinion(judge: name, result: rescored))
+            log("second opinion: behaviour by \(name) on the same \(rescored.cells.count) cells")
+        }
         let bestScales = Dictionary(
             result.summaries.map { ("\($0.task)/\($0.strategy)", $0.bestScale) }, uniquingKeysWith: { a, _ in a })
         let mechanism = try SteeringMechanism.measure(
@@ -231,9 +251,10 @@ public struct MethodDemo: Sendable {
             ]
         let report = try EvaluationReport.write(
             result, to: configuration.reportDirectory, title: configuration.title, notes: notes, comparison: claim,
-            mechanism: mechanism)
+            mechanism: mechanism, secondOpinions: secondOpinions)
         return Output(
             report: report, estimatorTable: comparison.table(), evaluationTable: EvaluationTable.text(result),
+            secondOpinions: secondOpinions,
             measuredEffects: effects.measured, computedCells: result.computedCells, rechecks: effects.rechecks,
             mechanism: mechanism)
     }

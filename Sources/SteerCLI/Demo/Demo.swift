@@ -15,7 +15,8 @@ struct Demo: AsyncParsableCommand {
             shipped probes again and compares them with the shipped values, fits ridge, linear-adam and the \
             b-only floor and compares them on held-out effects, builds CAA, SAE-direct and SAE-TS vectors for \
             every task, sweeps scales scored by offline judges (the target features on the re-encoded \
-            completion for behaviour, the unsteered model's log-likelihood for coherence), measures each final \
+            completion for behaviour, the task lexicon as a second opinion, the unsteered model's \
+            log-likelihood for coherence), measures each final \
             vector's effect on its targets against the rest, and writes the report. With --toy it runs the \
             embedded 6.8 M model instead, measuring its probe effects with per-vector calibration (--full: the \
             method's sizes). Everything is cached in the store, so a second run only reads.
@@ -43,7 +44,7 @@ struct Demo: AsyncParsableCommand {
     var tasks: String?
 
     @Option(
-        help: "Scales of the sweep, comma-separated (default: 0, 40, …, 280; --toy: relative to the residual norm).")
+        help: "Scales of the sweep, comma-separated (default: 0, 80, 160, 240; --toy: relative to the residual norm).")
     var scales: String?
 
     @Option(
@@ -56,7 +57,7 @@ struct Demo: AsyncParsableCommand {
     @Option(help: "--toy: probe vectors (rows of the wider SAE) to measure.")
     var probes = 128
 
-    @Option(help: "Completions per evaluation cell (default 48; --toy: 32, 256 with --full).")
+    @Option(help: "Completions per evaluation cell (default 64; --toy: 32, 256 with --full).")
     var samples: Int?
 
     @Option(help: "--toy: steered rollouts per prompt when measuring effects (default 8; 64 with --full).")
@@ -97,7 +98,7 @@ struct Demo: AsyncParsableCommand {
                 gemma3Directory: demoDirectory ?? "Demo/gemma3-270m",
                 model: model ?? cache + "/gemma-3-270m/gemma-3-270m-q4_k_m.gguf")
             configuration = MethodDemo.Configuration.gemma3(
-                assets: assets, effects: assets.effects!, reportDirectory: report, samples: samples ?? 48,
+                assets: assets, effects: assets.effects!, reportDirectory: report, samples: samples ?? 64,
                 recheck: recheck)
         }
         if let tasks {
@@ -128,6 +129,10 @@ struct Demo: AsyncParsableCommand {
         let output = try await demo.run(configuration)
         print(output.estimatorTable)
         print(output.evaluationTable)
+        for opinion in output.secondOpinions {
+            print("behaviour by \(opinion.judge) (second opinion, same completions):")
+            print(EvaluationTable.text(opinion.result))
+        }
         printError(
             String(format: "demo finished in %.0f s; report: %@", ProgressReporter.now() - started, output.report.html))
         print(output.report.html)

@@ -8,7 +8,7 @@ public final class CountingBackend: ModelBackend {
 
     public init(_ base: any ModelBackend) { self.base = base }
 
-    /// Calls of `forward`, `nextTokenLoss` and `generate` so far.
+    /// Calls of `forward` (and `tokenLogLikelihoods`), `nextTokenLoss` and `generate` so far.
     public var forwardCalls: Int { counts.withLock { $0.forward } }
     public var lossCalls: Int { counts.withLock { $0.loss } }
     public var generateCalls: Int { counts.withLock { $0.generate } }
@@ -29,6 +29,11 @@ public final class CountingBackend: ModelBackend {
     public func nextTokenLoss(sequences: [[Int32]], interventions: [Intervention]) throws -> [Double] {
         counts.withLock { $0.loss += 1 }
         return try base.nextTokenLoss(sequences: sequences, interventions: interventions)
+    }
+
+    public func tokenLogLikelihoods(sequences: [[Int32]], positions: [Range<Int>]) throws -> [[Double]] {
+        counts.withLock { $0.forward += 1 }
+        return try base.tokenLogLikelihoods(sequences: sequences, positions: positions)
     }
 
     public func generate(prompts: [[Int32]], sampling: SamplingConfig, interventions: [Intervention]) throws

@@ -10,6 +10,8 @@ import Testing
 /// - KV-cached greedy generation, steered, equals recomputing the whole sequence at each step;
 /// - a batch of sequences of different lengths gives what each gives alone (forward and generate);
 /// - ``ModelBackend/nextTokenLoss(sequences:interventions:)`` is the cross-entropy of the forward logits;
+/// - ``ModelBackend/tokenLogLikelihoods(sequences:positions:)`` is their log-softmax at the scored
+///   positions, batched or alone, and refuses ranges outside a sequence;
 /// - bad input is rejected: empty or too long sequences, unknown tokens, layers out of range, vectors of
 ///   the wrong width or with NaN, infinite scales, a prompt-length list of the wrong size.
 /// `tolerance` bounds differences relative to the largest magnitude compared.
@@ -115,6 +117,39 @@ public func checkModelBackend(
         #expect(
             abs(losses[i] - expected) <= 1e-3 * max(1, abs(expected)),
             "loss of sequence \(i): \(losses[i]) vs \(expected) from the logits", sourceLocation: sourceLocation)
+    }
+
+    // Token log-likelihoods: the unsteered forward logits' log-softmax at the scored positions, the same
+    // for a sequence alone as in a batch; ranges outside a sequence are refused.
+    let unsteered = try model.forward(ForwardRequest(sequences: prompts, logits: .all))
+    let scored = prompts.map { $0.count > 1 ? (($0.count + 1) / 2)..<$0.count : 0..<0 }
+    let likelihoods = try model.tokenLogLikelihoods(sequences: prompts, positions: scored)
+    for (i, prompt) in prompts.enumerated() {
+        #expect(likelihoods[i].count == scored[i].count, sourceLocation: sourceLocation)
+        for (k, t) in scored[i].enumerated() {
+            let row = unsteered.logits[i].row(t - 1).map(Double.init)
+            let maximum = row.max()!
+            let expected =
+                row[Int(prompt[t])] - maximum - Foundation.log(row.map { Foundation.exp($0 - maximum) }.reduce(0, +))
+            #expect(
+                abs(likelihoods[i][k] - expected) <= 1e-3 * max(1, abs(expected)),
+                "log-likelihood of token \(t) of sequence \(i): \(likelihoods[i][k]) vs \(expected) from the logits",
+                sourceLocation: sourceLocation)
+        }
+        let alone = try model.tokenLogLikelihoods(sequences: [prompt], positions: [scored[i]])[0]
+        #expect(
+            zip(alone, likelihoods[i]).allSatisfy { abs($0 - $1) <= 1e-4 * max(1, abs($1)) },
+            "log-likelihoods of sequence \(i) differ in a batch: \(alone) vs \(likelihoods[i])",
+            sourceLocation: sourceLocation)
+    }
+    #expect(throws: SteeringError.self, sourceLocation: sourceLocation) {
+        _ = try model.tokenLogLikelihoods(sequences: [probe], positions: [0..<probe.count])
+    }
+    #expect(throws: SteeringError.self, sourceLocation: sourceLocation) {
+        _ = try model.tokenLogLikelihoods(sequences: [probe], positions: [1..<(probe.count + 1)])
+    }
+    #expect(throws: SteeringError.self, sourceLocation: sourceLocation) {
+        _ = try model.tokenLogLikelihoods(sequences: [probe, probe], positions: [1..<2])
     }
 
     // Bad input.
