@@ -5,7 +5,7 @@ import SteeringCore
 extension TransformerRuntime {
     /// ``ModelBackend/tokenLogLikelihoods(sequences:positions:)``: the sequences run in batches through
     /// every block (each cut after its last scored position) and the head runs only on the rows that
-    /// predict a scored token, in products of at least 256 rows.
+    /// predict a scored token, 256 rows per product.
     public func tokenLogLikelihoods(sequences: [[Int32]], positions: [Range<Int>]) throws -> [[Double]] {
         try validate(sequences: sequences, interventions: [])
         try positions.validateScored(in: sequences)
@@ -38,7 +38,7 @@ extension TransformerRuntime {
 
     /// The cross-entropy `−log p(target)` of each of `rows` (indices into the final residual of the
     /// step that made `layout`, left in the workspace), handed to `sink(i, value)` in order; the head
-    /// runs in products of at least 256 rows, so it is streamed once per 256 rows at most.
+    /// runs on 256 rows per product (the logits of one product fill the workspace's logits buffer).
     func headCrossEntropy(
         rows: [Int], targets: [Int], layout: StepLayout, workspace: StepWorkspace, sink: (Int, Double) -> Void
     ) {

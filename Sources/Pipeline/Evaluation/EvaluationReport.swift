@@ -129,13 +129,12 @@ public enum EvaluationReport {
         body += verdictSection(result, comparison: comparison, heading: nil)
         body += table(result)
         for opinion in secondOpinions {
-            let id = "results-\(opinion.judge)"
             body +=
                 "<h2 id=\"opinion-\(escape(opinion.judge))\">Second opinion: behaviour by the \(escape(opinion.judge)) judge</h2>\n"
                 + "<p>The same completions and coherence scores, behaviour scored by \(escape(opinion.judge)); "
                 + "best scales are this judge's own.</p>\n"
             body += verdictSection(opinion.result, comparison: comparison, heading: opinion.judge)
-            body += table(opinion.result, id: id)
+            body += table(opinion.result, judge: opinion.judge)
         }
         body += mechanismTable(mechanism)
         for task in result.tasks {
@@ -203,10 +202,14 @@ public enum EvaluationReport {
     }
 
     /// The results table in the shape of the method's Table 2: tasks × strategies, best product.
-    static func table(_ result: EvaluationResult, id: String = "results") -> String {
+    /// `judge` names a second-opinion behaviour judge (its own heading and table id).
+    static func table(_ result: EvaluationResult, judge: String? = nil) -> String {
         let strategies = result.strategies
+        let id = judge.map { "results-\($0)" } ?? "results"
+        let by = judge.map { " (behaviour by \($0))" } ?? ""
         var out =
-            "<h2>Results: max over scales of behaviour × coherence [95 % bootstrap interval]</h2>\n<table id=\"\(escape(id))\">\n<tr><th>Task</th>"
+            "<h2>Results\(escape(by)): max over scales of behaviour × coherence [95 % bootstrap interval]</h2>\n"
+            + "<table id=\"\(escape(id))\">\n<tr><th>Task</th>"
         for strategy in strategies { out += "<th>\(escape(strategy))</th>" }
         out += "</tr>\n"
         var totals = [String: Double]()
