@@ -72,6 +72,10 @@ struct DiagnosticsTests {
             }
             let table = comparison.table()
             #expect(table.contains("ridge") && table.contains("linear-adam") && table.contains("top-3 overlap"))
+            // The work each fit did: every training row for ridge, every step for linear-adam (no rule set).
+            #expect(comparison.entries[0].work == .init(done: 350, total: 350, unit: "rows"))
+            #expect(comparison.entries[1].work == .init(done: 200 * 6, total: 200 * 6, unit: "steps"))
+            #expect(table.contains("1200/1200 steps"), "\(table)")
             let key = try store.put(recipe: comparison.recipe, json: comparison)
             let decoded = try #require(try store.get(key)).decodeJSON(EffectEstimatorComparison.self)
             // RecipeValue's JSON cannot tell 1.0 from 1, so compare what the JSON carries unambiguously.

@@ -19,6 +19,26 @@ public struct EffectEstimatorComparison: Sendable, Codable, Equatable {
         public var fitSeconds: Double
         /// Held-out quality.
         public var diagnostics: EstimatorDiagnostics
+        /// How much of its declared work the fit did (`nil` in comparisons stored before it was recorded).
+        public var work: FitWork?
+    }
+
+    /// The work a fit declares (``EffectEstimator/progressTotal(trainingRows:)``) and how much of it ran:
+    /// less than `total` when it stopped early (linear-adam's convergence rule), so a reader can tell a
+    /// converged fit from one that hit its cap.
+    public struct FitWork: Sendable, Codable, Equatable {
+        public var done: Int
+        public var total: Int
+        public var unit: String
+
+        public init(done: Int, total: Int, unit: String) {
+            self.done = done
+            self.total = total
+            self.unit = unit
+        }
+
+        /// `1240/6000 steps`.
+        public var text: String { "\(done)/\(total) \(unit)" }
     }
 
     /// The dataset's key.
@@ -51,14 +71,19 @@ public struct EffectEstimatorComparison: Sendable, Codable, Equatable {
         }
         var entries: [Entry] = []
         for estimator in estimators {
+            let (total, unit) = EstimatorFitting.progressTotal(for: estimator, trainingRows: training.count)
+            // A silent reporter when none is given: it still counts the work done.
+            let reporter =
+                progress(estimator, training.count)
+                ?? ProgressReporter(label: estimator.name, total: total, unit: unit, enabled: false)
             let fitted = try EstimatorFitting.fit(
-                estimator, on: data, split: split, store: store, reuse: false,
-                progress: progress(estimator, training.count))
+                estimator, on: data, split: split, store: store, reuse: false, progress: reporter)
             let diagnostics = try EstimatorDiagnostics.evaluate(fitted.model, on: data, rows: validation, topK: topK)
             entries.append(
                 Entry(
                     estimator: estimator.name, version: estimator.version, parameters: estimator.parameters,
-                    key: fitted.key, fitSeconds: fitted.seconds, diagnostics: diagnostics))
+                    key: fitted.key, fitSeconds: fitted.seconds, diagnostics: diagnostics,
+                    work: FitWork(done: reporter.completed, total: total, unit: unit)))
         }
         return EffectEstimatorComparison(
             dataset: data.digest, split: split, trainingRows: training.count, entries: entries)
@@ -79,16 +104,17 @@ public struct EffectEstimatorComparison: Sendable, Codable, Equatable {
     }
 
     /// A fixed-width text table: one row per estimator with held-out MSE, R², mean and median cosine,
-    /// mean top-k overlap and fit time.
+    /// mean top-k overlap, fit time and the work the fit did.
     public func table() -> String {
         let k = entries.first?.diagnostics.topK ?? 0
-        let header = ["estimator", "MSE", "R²", "cos mean", "cos median", "top-\(k) overlap", "fit time"]
+        let header = ["estimator", "MSE", "R²", "cos mean", "cos median", "top-\(k) overlap", "fit time", "work done"]
         let rows = entries.map { entry -> [String] in
             let d = entry.diagnostics
             return [
                 entry.estimator, String(format: "%.4e", d.meanSquaredError), String(format: "%.4f", d.rSquared),
                 String(format: "%.4f", d.cosine.mean), String(format: "%.4f", d.cosine.median),
                 String(format: "%.3f", d.topKOverlap.mean), String(format: "%.2f s", entry.fitSeconds),
+                entry.work?.text ?? "—",
             ]
         }
         let all = [header] + rows

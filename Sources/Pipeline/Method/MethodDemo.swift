@@ -243,8 +243,10 @@ public struct MethodDemo: Sendable {
                 "Model: \(configuration.modelNote) (\(model.descriptor.layerCount) layers, d_model \(model.descriptor.hiddenSize)), \(assets.model); SAE \(sae.descriptor.name) (\(sae.descriptor.featureCount) features) at \(site)."
             ] + effects.notes + [
                 "Estimators (held-out \(split.validationSize) of \(dataset.count) effects, the last rows; mean-effect is the b-only predictor every map must beat): "
-                    + comparison.entries.map {
-                        "\($0.estimator): R² \(String(format: "%.3f", $0.diagnostics.rSquared)), mean cosine \(String(format: "%.3f", $0.diagnostics.cosine.mean))"
+                    + comparison.entries.map { entry in
+                        let stopped = entry.work.flatMap { $0.done < $0.total ? " (stopped after \($0.text))" : nil }
+                        return
+                            "\(entry.estimator): R² \(String(format: "%.3f", entry.diagnostics.rSquared)), mean cosine \(String(format: "%.3f", entry.diagnostics.cosine.mean))\(stopped ?? "")"
                     }.joined(separator: "; ")
                     + ". \(configuration.estimatorNote).",
                 configuration.judgeNote, configuration.protocolNote,
