@@ -94,7 +94,7 @@ public struct MethodDemo: Sendable {
         /// which raises the loss by about 0.5 nats; four points to fit the time); behaviour judged by the target features on the re-encoded
         /// completions, coherence by the unsteered model's log-likelihood.
         public static func gemma3(
-            assets: DemoAssets, effects: String, reportDirectory: String, samples: Int = 64, recheck: Int = 8
+            assets: DemoAssets, effects: String, reportDirectory: String, samples: Int = 48, recheck: Int = 8
         ) -> Configuration {
             let measurement = MeasurementProtocol(
                 site: ActivationSite(layer: 6), rolloutsPerPrompt: 4, totalLength: 32, baselineMultiplier: 10, seed: 0)

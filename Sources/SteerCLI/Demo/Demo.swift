@@ -57,7 +57,7 @@ struct Demo: AsyncParsableCommand {
     @Option(help: "--toy: probe vectors (rows of the wider SAE) to measure.")
     var probes = 128
 
-    @Option(help: "Completions per evaluation cell (default 64; --toy: 32, 256 with --full).")
+    @Option(help: "Completions per evaluation cell (default 48; --toy: 32, 256 with --full).")
     var samples: Int?
 
     @Option(help: "--toy: steered rollouts per prompt when measuring effects (default 8; 64 with --full).")
@@ -98,7 +98,7 @@ struct Demo: AsyncParsableCommand {
                 gemma3Directory: demoDirectory ?? "Demo/gemma3-270m",
                 model: model ?? cache + "/gemma-3-270m/gemma-3-270m-q4_k_m.gguf")
             configuration = MethodDemo.Configuration.gemma3(
-                assets: assets, effects: assets.effects!, reportDirectory: report, samples: samples ?? 64,
+                assets: assets, effects: assets.effects!, reportDirectory: report, samples: samples ?? 48,
                 recheck: recheck)
         }
         if let tasks {
