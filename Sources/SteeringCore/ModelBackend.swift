@@ -151,11 +151,7 @@ extension ModelBackend {
                 logits.values.withUnsafeBufferPointer { values in
                     let start = (t - 1) * logits.columns
                     let row = UnsafeBufferPointer(rebasing: values[start..<(start + logits.columns)])
-                    var maximum = -Float.infinity
-                    for v in row { maximum = max(maximum, v) }
-                    var sum = 0.0
-                    for v in row { sum += exp(Double(v - maximum)) }
-                    return Double(row[Int(sequence[t])] - maximum) - log(sum)
+                    return -TokenLoss.crossEntropy(row, target: Int(sequence[t]))
                 }
             }
         }
@@ -200,5 +196,17 @@ extension Array where Element == Range<Int> {
                     problem: "lie outside 1..<\(sequences[i].count) (position 0 has no preceding token)")
             }
         }
+    }
+}
+
+/// The next-token loss of one row of logits, as every backend and judge defines it.
+public enum TokenLoss {
+    /// `logsumexp(row) − row[target]`, in double precision.
+    public static func crossEntropy(_ row: UnsafeBufferPointer<Float>, target: Int) -> Double {
+        var maximum = -Float.infinity
+        for v in row where v > maximum { maximum = v }
+        var sum = 0.0
+        for v in row { sum += exp(Double(v - maximum)) }
+        return log(sum) + Double(maximum) - Double(row[target])
     }
 }

@@ -266,7 +266,7 @@ public final class TransformerRuntime<Model: TransformerModel>: Sendable {
                 output.logits[i].values.withUnsafeBufferPointer { logits in
                     for t in 0..<(tokens.count - 1) {
                         let row = UnsafeBufferPointer(rebasing: logits[(t * vocab)..<((t + 1) * vocab)])
-                        total += Self.crossEntropy(row, target: Int(tokens[t + 1]))
+                        total += TokenLoss.crossEntropy(row, target: Int(tokens[t + 1]))
                     }
                 }
                 losses[index] = total / Double(tokens.count - 1)
@@ -318,14 +318,5 @@ public final class TransformerRuntime<Model: TransformerModel>: Sendable {
         }
         if !current.isEmpty { out.append(current) }
         return out
-    }
-
-    /// `logsumexp(row) − row[target]`, in double precision.
-    public static func crossEntropy(_ row: UnsafeBufferPointer<Float>, target: Int) -> Double {
-        var maximum = -Float.infinity
-        for v in row where v > maximum { maximum = v }
-        var sum = 0.0
-        for v in row { sum += Foundation.exp(Double(v - maximum)) }
-        return Foundation.log(sum) + Double(maximum) - Double(row[target])
     }
 }

@@ -33,7 +33,10 @@ public struct SteeringMechanism: Sendable, Codable, Equatable {
         for subject in subjects {
             guard let scale = scales["\(subject.task)/\(subject.strategy)"], scale != 0,
                 let task = tasks.first(where: { $0.name == subject.task })
-            else { continue }
+            else {
+                progress?.advance()  // nothing to measure: counted as done
+                continue
+            }
             groups[scale, default: []].append((subject, task))
         }
         var found = [String: SteeringMechanism]()
