@@ -51,6 +51,24 @@ public func setBLASThreads(_ count: Int) { openblas_set_num_threads(Int32(count)
 /// The number of threads OpenBLAS will use.
 public var blasThreads: Int { Int(openblas_get_num_threads()) }
 
+/// The kernel family OpenBLAS runs ("SkylakeX", "Haswell", "Zen", "Prescott", …): chosen from the CPU
+/// model when the library loads, or named by `OPENBLAS_CORETYPE` in the environment before the process starts.
+public var blasCoreName: String { openblas_get_corename().map { String(cString: $0) } ?? "unknown" }
+
+/// The `OPENBLAS_CORETYPE` worth setting on a CPU with these features when OpenBLAS's own choice, `core`,
+/// uses neither AVX2 nor AVX-512 — it did not recognise the CPU model (Debian's OpenBLAS 0.3.21 runs its
+/// SSE3 "Prescott" kernels on Intel Xeon family 6 model 207, with 5.3× slower sgemm than "SkylakeX";
+/// Docs/Benchmarks.md) — else nil.
+public func suggestedBLASCoreType(core: String, cpuHasAVX2: Bool, cpuHasAVX512: Bool) -> String? {
+    let withoutAVX2: Set<String> = [
+        "Prescott", "Core2", "Penryn", "Dunnington", "Nehalem", "Atom", "Sandybridge", "Katmai", "Coppermine",
+        "Northwood", "Banias", "Generic",
+    ]
+    guard withoutAVX2.contains(core) else { return nil }
+    if cpuHasAVX512 { return "SkylakeX" }
+    return cpuHasAVX2 ? "Haswell" : nil
+}
+
 extension Matrix {
     /// `op(self) · op(other)` through BLAS.
     public func matmul(_ other: Matrix, transposeSelf: Bool = false, transposeOther: Bool = false) -> Matrix {

@@ -232,7 +232,7 @@ struct Bench: AsyncParsableCommand {
                 "kernel_level_forced": ProcessInfo.processInfo.environment["STEER_KERNEL_LEVEL"] ?? "",
                 "products_32_rows": Kernels.productKernel(count: 32),
                 "products_512_rows": Kernels.productKernel(count: 512), "cpu_model": cpu.model,
-                "cpu_avx512f": cpu.avx512f, "cpu_avx2": cpu.avx2,
+                "cpu_avx512f": cpu.avx512f, "cpu_avx2": cpu.avx2, "openblas_core": blasCoreName,
             ], uniquingKeysWith: { $1 })
         if let ttft { results["ttft_seconds"] = ttft }
         let hugePages = backend.weightHugePageFraction
@@ -258,6 +258,14 @@ struct Bench: AsyncParsableCommand {
                 fflush(nil)  // the line above first
                 printError(
                     "note: the checkpoint's page cache is mostly on 4 KiB pages (a copy written in small pieces, or memory pressure when it was read), which batch-1 decoding streams more slowly than 2 MiB pages. Drop the file from the cache (dd if=FILE iflag=nocache count=0) so the next load reads it onto 2 MiB pages, or copy the weights into huge-page memory with --weights \(backend.residentWeightElement.rawValue)."
+                )
+            }
+            if let core = suggestedBLASCoreType(
+                core: blasCoreName, cpuHasAVX2: cpu.avx2, cpuHasAVX512: cpu.avx512f)
+            {
+                fflush(nil)
+                printError(
+                    "note: OpenBLAS runs its \(blasCoreName) kernels on this CPU (it does not know the model), so what goes through it (SAE encoding, ridge and Adam fits, products when STEER_GEMM=blas) is several times slower than it could be; start with OPENBLAS_CORETYPE=\(core) in the environment."
                 )
             }
         }

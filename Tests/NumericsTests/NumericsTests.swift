@@ -1,5 +1,5 @@
-import SteeringNumerics
 import SteeringCore
+import SteeringNumerics
 import SteeringTestSupport
 import Testing
 
@@ -12,6 +12,17 @@ struct BLASTests {
         #expect(a.matmul(b).values == [58, 64, 139, 154])
         #expect(b.matmul(a, transposeSelf: true, transposeOther: true).values == [58, 139, 64, 154])
         #expect(a.matmul(a, transposeOther: true).values == [14, 32, 32, 77])
+    }
+
+    @Test("an OpenBLAS kernel family below the CPU's level gets the OPENBLAS_CORETYPE to set; others none")
+    func suggestedCoreType() {
+        #expect(suggestedBLASCoreType(core: "Prescott", cpuHasAVX2: true, cpuHasAVX512: true) == "SkylakeX")
+        #expect(suggestedBLASCoreType(core: "Sandybridge", cpuHasAVX2: true, cpuHasAVX512: false) == "Haswell")
+        #expect(suggestedBLASCoreType(core: "Prescott", cpuHasAVX2: false, cpuHasAVX512: false) == nil)
+        #expect(suggestedBLASCoreType(core: "Haswell", cpuHasAVX2: true, cpuHasAVX512: true) == nil)
+        #expect(suggestedBLASCoreType(core: "Zen", cpuHasAVX2: true, cpuHasAVX512: false) == nil)
+        #expect(suggestedBLASCoreType(core: "SkylakeX", cpuHasAVX2: true, cpuHasAVX512: true) == nil)
+        #expect(!blasCoreName.isEmpty)
     }
 
     @Test(

@@ -53,10 +53,17 @@ LEVELS=(native:: avx2:avx2: avx2-blas:avx2:blas)
 grep -qw avx512f /proc/cpuinfo || LEVELS=(native:: avx2-blas:avx2:blas)
 log "warming the page cache with $MODEL"
 cat "$MODEL"/*.safetensors > /dev/null
+# OpenBLAS picks its kernels from the CPU model; Debian's 0.3.21 does not know some newer Intel parts and
+# falls back to its SSE3 "Prescott" kernels (5x slower sgemm on the AVX-512 Xeon of Docs/Benchmarks.md). The
+# forced-AVX2 BLAS column therefore names OpenBLAS's AVX2 kernels explicitly when the CPU has AVX-512.
+BLAS_CORE=$(python3 -c 'import ctypes; l = ctypes.CDLL("libopenblas.so.0"); l.openblas_get_corename.restype = ctypes.c_char_p; print(l.openblas_get_corename().decode())' 2>/dev/null || echo unknown)
+echo "OpenBLAS core detected: $BLAS_CORE" >> "$OUT/machine.txt"
 for entry in "${LEVELS[@]}"; do
     IFS=: read -r name level gemm <<< "$entry"
-    log "steer-bench, f32 in place, level $name"
-    env ${level:+STEER_KERNEL_LEVEL=$level} ${gemm:+STEER_GEMM=$gemm} \
+    core=()
+    if [[ $name == avx2-blas && ${#LEVELS[@]} -eq 3 && -z ${OPENBLAS_CORETYPE:-} ]]; then core=(OPENBLAS_CORETYPE=Haswell); fi
+    log "steer-bench, f32 in place, level $name ${core[*]}"
+    env ${level:+STEER_KERNEL_LEVEL=$level} ${gemm:+STEER_GEMM=$gemm} "${core[@]}" \
         "$STEER-bench" --model "$MODEL" --only "$ONLY" --repeats "$REPEATS" --json > "$OUT/steer-$name.json"
 done
 if ! skipped llama; then
