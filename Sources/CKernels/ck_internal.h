@@ -7,6 +7,8 @@
 
 /// Input rows per block of the packed, k-major input (``ck_pack_input``).
 #define CK_PACKED_BLOCK 32
+/// Weight rows per row block of the AVX-512 packed product (and rows widened at a time).
+#define CK_512_NC 96
 
 #if defined(__x86_64__) || defined(__i386__)
 /// ``ck_gemm_packed`` with AVX2+FMA (6 weight rows × 16 inputs per micro-tile, blocked over k).

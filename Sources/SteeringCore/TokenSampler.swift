@@ -71,35 +71,41 @@ public struct TokenSampler: Sendable {
     /// The k-th largest value (1-based), by a bounded min-heap — no full sort of the vocabulary.
     public static func kthLargest(_ values: UnsafeBufferPointer<Float>, k: Int) -> Float {
         precondition(k > 0 && k <= values.count, "kthLargest: k = \(k) for \(values.count) values")
-        var heap = [Float]()
-        heap.reserveCapacity(k)
-        func siftDown(_ start: Int) {
-            var i = start
-            while true {
-                let l = 2 * i + 1, r = l + 1
-                var smallest = i
-                if l < heap.count && heap[l] < heap[smallest] { smallest = l }
-                if r < heap.count && heap[r] < heap[smallest] { smallest = r }
-                if smallest == i { return }
-                heap.swapAt(i, smallest)
-                i = smallest
+        // A min-heap of the k largest values so far, whose root is the running k-th largest. Most
+        // values of a long row fall below the root, so the scan is one comparison per value against
+        // a local copy of it (the heap lives in a raw buffer: no captured array in the loop).
+        let heap = UnsafeMutableBufferPointer<Float>.allocate(capacity: k)
+        defer { heap.deallocate() }
+        for i in 0..<k {
+            heap[i] = values[i]
+            var child = i
+            while child > 0 {
+                let parent = (child - 1) / 2
+                if heap[parent] <= heap[child] { break }
+                heap.swapAt(parent, child)
+                child = parent
             }
         }
-        for v in values {
-            if heap.count < k {
-                heap.append(v)
-                var i = heap.count - 1
-                while i > 0 {
-                    let parent = (i - 1) / 2
-                    if heap[parent] <= heap[i] { break }
-                    heap.swapAt(i, parent)
-                    i = parent
-                }
-            } else if v > heap[0] {
+        var root = heap[0]
+        var index = k
+        while index < values.count {
+            let v = values[index]
+            if v > root {
                 heap[0] = v
-                siftDown(0)
+                var i = 0
+                while true {
+                    let l = 2 * i + 1, r = l + 1
+                    var smallest = i
+                    if l < k && heap[l] < heap[smallest] { smallest = l }
+                    if r < k && heap[r] < heap[smallest] { smallest = r }
+                    if smallest == i { break }
+                    heap.swapAt(i, smallest)
+                    i = smallest
+                }
+                root = heap[0]
             }
+            index += 1
         }
-        return heap[0]
+        return root
     }
 }

@@ -361,7 +361,8 @@ public enum Kernels {
             }
             let halves = operands.contains { $0.element != .f32 }
             Parallel.forEach(count: total, grain: 48, alignment: 12) { range in
-                let widened = halves ? UnsafeMutablePointer<Float>.allocate(capacity: 12 * columns) : nil
+                let widened =
+                    halves ? UnsafeMutablePointer<Float>.allocate(capacity: ck_packed_widened_floats(columns)) : nil
                 defer { widened?.deallocate() }
                 segments(range) { operand, r in
                     ck_gemm_packed(

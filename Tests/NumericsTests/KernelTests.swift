@@ -246,6 +246,24 @@ struct KernelTests {
     /// (96 rows) and k blocks (256), for 16 inputs (one unblocked pass) and 150 (two input groups),
     /// at every level: each result within 1e-6 × Σ_j |x_j·w_j| + 1e-6 of a double-precision product,
     /// and nothing outside the range written.
+    @Test("packing puts every input row k-major in blocks of 32, zero-padded, at every level and row stride")
+    func packingLayout() {
+        for (m, k, stride) in [(1, 1, 1), (7, 13, 20), (32, 8, 8), (45, 64, 70), (96, 257, 257), (100, 3, 9)] {
+            let x = (0..<(m * stride)).map { Float($0) + 0.25 }
+            let blocks = (m + 31) / 32
+            Self.atEveryLevel { level in
+                var packed = [Float](repeating: .nan, count: Int(ck_packed_input_floats(m, k)))
+                ck_pack_input(x, m, k, stride, &packed)
+                #expect(packed.count == blocks * 32 * k)
+                let wrong = (0..<(blocks * 32 * k)).first { index in
+                    let block = index / (32 * k), j = (index % (32 * k)) / 32, row = block * 32 + index % 32
+                    return packed[index] != (row < m ? x[row * stride + j] : 0)
+                }
+                #expect(wrong == nil, "level \(level), m \(m), k \(k), stride \(stride): packed element \(wrong ?? -1)")
+            }
+        }
+    }
+
     @Test(
         "the packed product over rows 5..<203 of 210 matches a double-precision product",
         arguments: WeightElement.allCases)
@@ -257,7 +275,7 @@ struct KernelTests {
         stored.withUnsafeMutableBytes { Kernels.narrow(full, count: full.count, to: element, into: $0.baseAddress!) }
         var exact = [Float](repeating: 0, count: full.count)
         stored.withUnsafeBytes { Kernels.widen(element, $0.baseAddress!, count: full.count, into: &exact) }
-        var widened = [Float](repeating: 0, count: 12 * columns)
+        var widened = [Float](repeating: 0, count: Int(ck_packed_widened_floats(columns)))
         for n in [16, 150] {
             let x = (0..<(n * columns)).map { _ in Float.random(in: -1...1, using: &rng) }
             var packed = [Float](repeating: .nan, count: Int(ck_packed_input_floats(n, columns)))

@@ -16,6 +16,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static double cpu_seconds(void) {
@@ -65,7 +66,15 @@ int main(int argc, char **argv) {
     long defaults[] = {16, 32, 64, 128, 512, 1024, 2048};
     long count = argc > 1 ? argc - 1 : 7;
     // (n, k) of q, k, v, o, gate, up, down: the mix is weighted by flops like steer-bench's (e).
-    long shapes[][2] = {{2048, 2304}, {1024, 2304}, {1024, 2304}, {2304, 2048}, {9216, 2304}, {9216, 2304}, {2304, 9216}};
+    long gemma2_2b[][2] = {{2048, 2304}, {1024, 2304}, {1024, 2304}, {2304, 2048}, {9216, 2304}, {9216, 2304}, {2304, 9216}};
+    // STEER_BENCH_SHAPES=demo: the embedded demo model (d_model 256); 270m: Gemma 3 270M (d_model 640).
+    long demo[][2] = {{256, 256}, {128, 256}, {128, 256}, {256, 256}, {768, 256}, {768, 256}, {256, 768}};
+    long gemma3_270m[][2] = {{1024, 640}, {256, 640}, {256, 640}, {640, 1024}, {2048, 640}, {2048, 640}, {640, 2048}};
+    const char *choice = getenv("STEER_BENCH_SHAPES");
+    long (*shapes)[2] = gemma2_2b;
+    if (choice && strcmp(choice, "demo") == 0) shapes = demo;
+    if (choice && strcmp(choice, "270m") == 0) shapes = gemma3_270m;
+    printf("shapes: %s\n", choice ? choice : "2b");
     int top = ck_level();
     printf("level in use by default: %d (0 portable, 1 AVX2, 2 AVX-512)\n", top);
     printf("%6s  %12s  %12s  %12s  %s\n", "rows", "AVX-512", "AVX2", "sgemm", "AVX2/sgemm");

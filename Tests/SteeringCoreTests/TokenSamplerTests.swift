@@ -75,4 +75,20 @@ struct TokenSamplerTests {
         let expected = values.sorted(by: >)[k - 1]
         #expect(values.withUnsafeBufferPointer { TokenSampler.kthLargest($0, k: k) } == expected)
     }
+
+    @Test(
+        "kth largest of vocabulary-sized rows equals a sort (ties, rising and falling runs)", arguments: [1, 50, 257])
+    func kthLargestLongRows(k: Int) {
+        var rng = SeededGenerator(seed: UInt64(1000 + k))
+        let rows: [[Float]] = [
+            (0..<8192).map { _ in Float(rng.normal()) },
+            (0..<8192).map { _ in Float(Int(rng.normal() * 4)) },
+            (0..<8192).map { Float($0) },
+            (0..<8192).map { Float(-$0) },
+        ]
+        for values in rows {
+            let expected = values.sorted(by: >)[k - 1]
+            #expect(values.withUnsafeBufferPointer { TokenSampler.kthLargest($0, k: k) } == expected)
+        }
+    }
 }

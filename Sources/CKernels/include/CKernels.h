@@ -85,14 +85,17 @@ long ck_packed_input_floats(long m, long k);
 /// each stored k-major (32 consecutive floats per k), the last block zero-padded.
 void ck_pack_input(const float *x, long m, long k, long ldx, float *packed);
 
+/// Floats of the `widened` buffer ``ck_gemm_packed`` needs for half-precision weights of `k` columns.
+long ck_packed_widened_floats(long k);
+
 /// 1 when ``ck_gemm_packed`` has a vector body (AVX-512 or AVX2) at the level in use (otherwise use BLAS).
 int ck_gemm_packed_available(void);
 
 /// `y[i, r] = Σ_j x[i, j] · W[r, j]` for all `m` packed input rows and weight rows
 /// `[row_begin, row_end)`: each weight value is broadcast against many input rows at once (AVX-512:
 /// 12 weight rows × 32 inputs per tile; AVX2: 6 × 16, blocked over k), so weights stream once per
-/// call whatever `m` is. Half-precision weights are widened a tile of rows at a time into `widened`
-/// (`12 × k` floats; unused for f32).
+/// call whatever `m` is. Half-precision weights are widened a block of rows at a time into `widened`
+/// (``ck_packed_widened_floats`` floats; unused for f32).
 void ck_gemm_packed(ck_weight_type type, const void *w, long k, long row_begin, long row_end, const float *packed,
                     long m, float *y, long ldy, float *widened);
 
