@@ -246,6 +246,36 @@ struct KernelTests {
     /// (96 rows) and k blocks (256), for 16 inputs (one unblocked pass) and 150 (two input groups),
     /// at every level: each result within 1e-6 × Σ_j |x_j·w_j| + 1e-6 of a double-precision product,
     /// and nothing outside the range written.
+    @Test(
+        "the packed product at the AVX2 and AVX-512 levels is, bit for bit, each output's fused sum in k order",
+        arguments: [(45, 100, 333), (70, 203, 600), (33, 13, 1000)])
+    func packedProductIsSequentialFusedSum(shape: (m: Int, n: Int, k: Int)) {
+        // Blocking over rows, inputs and k reorders which outputs are computed when, never the order
+        // in which one output's terms are added: results do not depend on the loop nest.
+        let (m, n, k) = shape
+        var rng = SeededGenerator(seed: UInt64(m * n + k))
+        let x = (0..<(m * k)).map { _ in Float.random(in: -1...1, using: &rng) }
+        let w = (0..<(n * k)).map { _ in Float.random(in: -1...1, using: &rng) }
+        var expected = [Float](repeating: 0, count: m * n)
+        for i in 0..<m {
+            for r in 0..<n {
+                var sum: Float = 0
+                for j in 0..<k { sum = sum.addingProduct(x[i * k + j], w[r * k + j]) }
+                expected[i * n + r] = sum
+            }
+        }
+        var packed = [Float](repeating: 0, count: Int(ck_packed_input_floats(m, k)))
+        ck_pack_input(x, m, k, k, &packed)
+        for level in [1, 2] where level <= Kernels.level {
+            Kernels.withLevel(level) {
+                var y = [Float](repeating: .nan, count: m * n)
+                ck_gemm_packed(CK_F32, w, k, 0, n, packed, m, &y, n, nil)
+                let wrong = (0..<(m * n)).first { y[$0].bitPattern != expected[$0].bitPattern }
+                #expect(wrong == nil, "level \(level), \(shape): output \(wrong ?? -1)")
+            }
+        }
+    }
+
     @Test("packing puts every input row k-major in blocks of 32, zero-padded, at every level and row stride")
     func packingLayout() {
         for (m, k, stride) in [(1, 1, 1), (7, 13, 20), (32, 8, 8), (45, 64, 70), (96, 257, 257), (100, 3, 9)] {

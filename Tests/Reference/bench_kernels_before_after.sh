@@ -48,15 +48,24 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 python3 - "$OUT/results.txt" <<'PYEOF'
 import collections, statistics, sys
-runs = collections.defaultdict(list)
+runs = collections.defaultdict(dict)
 for line in open(sys.argv[1]):
-    shape, rows, side, _, avx512, avx2, sgemm = line.split()
-    runs[(shape, int(rows), side)].append((float(avx512), float(avx2), float(sgemm)))
-print("\nmedians over rounds, GFLOP/s on one core (packing included):")
+    shape, rows, side, round_, avx512, avx2, sgemm = line.split()
+    runs[(shape, int(rows))][(side, round_)] = (float(avx512), float(avx2), float(sgemm))
+order = {"demo": 0, "270m": 1, "2b": 2}
+print("\nGFLOP/s on one core (packing included): medians over rounds; × is the median of each round's after/before")
+print("(the machine's drift moves both sides of a round, so the per-round ratio is the verdict figure)")
 print(f"{'shape':6} {'rows':>5} | {'AVX-512 before':>14} {'after':>7} {'×':>5} | {'AVX2 before':>11} {'after':>7} {'×':>5} | {'sgemm':>7}")
-for shape, rows in sorted({(s, r) for s, r, _ in runs}, key=lambda k: ("demo 270m 2b".split().index(k[0]) if k[0] in ("demo", "270m", "2b") else 9, k[1])):
-    b, a = runs[(shape, rows, "before")], runs[(shape, rows, "after")]
-    med = lambda xs, i: statistics.median(x[i] for x in xs)
-    print(f"{shape:6} {rows:5d} | {med(b,0):14.1f} {med(a,0):7.1f} {med(a,0)/med(b,0):5.2f} | "
-          f"{med(b,1):11.1f} {med(a,1):7.1f} {med(a,1)/med(b,1):5.2f} | {statistics.median(x[2] for x in a + b):7.1f}")
+for shape, rows in sorted(runs, key=lambda k: (order.get(k[0], 9), k[1])):
+    cells = runs[(shape, rows)]
+    rounds = sorted({r for _, r in cells})
+    def column(i):
+        before = [cells[("before", r)][i] for r in rounds]
+        after = [cells[("after", r)][i] for r in rounds]
+        ratio = statistics.median(a / b for a, b in zip(after, before))
+        return statistics.median(before), statistics.median(after), ratio
+    b5, a5, r5 = column(0)
+    b2, a2, r2 = column(1)
+    sgemm = statistics.median(v[2] for v in cells.values())
+    print(f"{shape:6} {rows:5d} | {b5:14.1f} {a5:7.1f} {r5:5.2f} | {b2:11.1f} {a2:7.1f} {r2:5.2f} | {sgemm:7.1f}")
 PYEOF
