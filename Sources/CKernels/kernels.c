@@ -725,6 +725,13 @@ long ck_packed_input_floats(long m, long k) {
     return ((m + CK_BLOCK_ROWS - 1) / CK_BLOCK_ROWS) * CK_BLOCK_ROWS * k;
 }
 
+/// Columns `[j_begin, k)` of one block of up to 32 input rows (`rows` valid, the rest zero) into its
+/// k-major layout, one value at a time.
+static void ck_pack_columns(const float *x, long rows, long j_begin, long k, long ldx, float *target) {
+    for (long j = j_begin; j < k; j++)
+        for (long r = 0; r < CK_BLOCK_ROWS; r++) target[j * CK_BLOCK_ROWS + r] = r < rows ? x[r * ldx + j] : 0;
+}
+
 #if CK_X86
 /// One block of up to 32 input rows (`rows` valid, the rest zero) into its k-major layout, eight
 /// rows × eight k at a time through an in-register 8 × 8 transpose.
@@ -754,8 +761,7 @@ CK_AVX2 static void ck_pack_block_avx2(const float *x, long rows, long k, long l
             _mm256_storeu_ps(out + 7 * CK_BLOCK_ROWS, _mm256_permute2f128_ps(u3, u7, 0x31));
         }
     }
-    for (; j < k; j++)
-        for (long r = 0; r < CK_BLOCK_ROWS; r++) target[j * CK_BLOCK_ROWS + r] = r < rows ? x[r * ldx + j] : 0;
+    ck_pack_columns(x, rows, j, k, ldx, target);
 }
 #endif
 
@@ -773,8 +779,7 @@ void ck_pack_input(const float *x, long m, long k, long ldx, float *packed) {
             continue;
         }
 #endif
-        for (long r = 0; r < CK_BLOCK_ROWS; r++)
-            for (long j = 0; j < k; j++) target[j * CK_BLOCK_ROWS + r] = r < rows ? source[r * ldx + j] : 0;
+        ck_pack_columns(source, rows, 0, k, ldx, target);
     }
 }
 
@@ -842,19 +847,19 @@ CK_AVX512 static void ck_gemm_packed_avx512(ck_weight_type type, const void *w, 
     long blocks = (m + CK_BLOCK_ROWS - 1) / CK_BLOCK_ROWS;
     for (long nb = row_begin; nb < row_end; nb += CK_512_NC) {
         long nb_end = row_end - nb < CK_512_NC ? row_end : nb + CK_512_NC;
+        // The block's rows as float32: in place, or widened all at once (they are contiguous).
+        const float *block = (const float *)w + nb * k;
+        if (type != CK_F32) {
+            ck_widen_rows(type, w, k, nb, nb_end, widened);
+            block = widened;
+        }
         const float *rows[TILES][CK_TILE_WEIGHTS];
         long valid[TILES];
         long tiles = 0;
         for (long n0 = nb; n0 < nb_end; n0 += CK_TILE_WEIGHTS, tiles++) {
             long v = nb_end - n0 < CK_TILE_WEIGHTS ? nb_end - n0 : CK_TILE_WEIGHTS;
             valid[tiles] = v;
-            if (type == CK_F32) {
-                for (long i = 0; i < CK_TILE_WEIGHTS; i++) rows[tiles][i] = (const float *)w + (n0 + (i < v ? i : 0)) * k;
-            } else {
-                float *target = widened + tiles * CK_TILE_WEIGHTS * k;
-                ck_widen_rows(type, w, k, n0, n0 + v, target);
-                for (long i = 0; i < CK_TILE_WEIGHTS; i++) rows[tiles][i] = target + (i < v ? i : 0) * k;
-            }
+            for (long i = 0; i < CK_TILE_WEIGHTS; i++) rows[tiles][i] = block + (n0 - nb + (i < v ? i : 0)) * k;
         }
         for (long b = 0; b < blocks; b++) {
             long inputs = m - b * CK_BLOCK_ROWS < CK_BLOCK_ROWS ? m - b * CK_BLOCK_ROWS : CK_BLOCK_ROWS;

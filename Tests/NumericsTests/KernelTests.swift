@@ -242,10 +242,6 @@ struct KernelTests {
         }
     }
 
-    /// `ck_gemm_packed` on a row range that starts inside a tile and spans several AVX2 row blocks
-    /// (96 rows) and k blocks (256), for 16 inputs (one unblocked pass) and 150 (two input groups),
-    /// at every level: each result within 1e-6 × Σ_j |x_j·w_j| + 1e-6 of a double-precision product,
-    /// and nothing outside the range written.
     @Test(
         "the packed product at the AVX2 and AVX-512 levels is, bit for bit, each output's fused sum in k order",
         arguments: [(45, 100, 333), (70, 203, 600), (33, 13, 1000)])
@@ -294,6 +290,10 @@ struct KernelTests {
         }
     }
 
+    /// `ck_gemm_packed` on a row range that starts inside a tile and spans several AVX2 row blocks
+    /// (96 rows) and k blocks (256), for 16 inputs (one unblocked pass) and 150 (two input groups),
+    /// at every level: each result within 1e-6 × Σ_j |x_j·w_j| + 1e-6 of a double-precision product,
+    /// and nothing outside the range written.
     @Test(
         "the packed product over rows 5..<203 of 210 matches a double-precision product",
         arguments: WeightElement.allCases)
