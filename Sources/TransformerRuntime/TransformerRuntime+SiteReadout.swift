@@ -52,10 +52,9 @@ extension TransformerRuntime {
         let sampler = TokenSampler(config: sampling)
         var sequences = prompts
         guard sampling.maxNewTokens > 0 || readLayer != nil else { return sequences }
-        let batches =
-            readLayer == nil
-            ? chunks(prompts.map { $0.count + sampling.maxNewTokens }, budget: tokensPerStep(allLogits: false))
-            : generationChunks(prompts.map(\.count), newTokens: sampling.maxNewTokens)
+        // A step holds one batch's prompts, then one token per row: rows are bounded by the prompts'
+        // tokens, not by prompt + new tokens (which split 112 rows of the 2B probe into 66 + 46).
+        let batches = generationChunks(prompts.map(\.count), newTokens: sampling.maxNewTokens)
         let workspace = StepWorkspace()
         let eos = Set(shape.eosTokenIds)
         let d = shape.hiddenSize

@@ -2,9 +2,9 @@ import Foundation
 import SteeringCore
 import SteeringTestSupport
 import Testing
-import TransformerRuntime
 
 @testable import Gemma2
+@testable import TransformerRuntime
 
 @Suite("Gemma-2 generation: KV cache, batching, steering policies, sampling")
 struct Gemma2GenerationTests {
@@ -78,6 +78,32 @@ struct Gemma2GenerationTests {
         for (i, prompt) in prompts.enumerated() {
             let single = try model.forward(ForwardRequest(sequences: [prompt]))
             #expect(maxAbsDifference(forwardBatch.logits[i].values, single.logits[0].values) < 1e-5)
+        }
+    }
+
+    @Test("plain generation batches rows by their prompts (as the site readout does) and still matches each row alone")
+    func plainGenerationBatchesByPrompt() throws {
+        let model = try Gemma2Fixtures.model("tiny-f32")
+        let budget = model.runtime.tokensPerStep(allLogits: false)
+        let newTokens = 24
+        // Prompts that fit one step together, although prompts plus their new tokens do not: before,
+        // plain generation split such rows into several batches by prompt + new tokens.
+        let rows = budget / (4 + newTokens) * 2
+        let prompts: [[Int32]] = (0..<rows).map { (i: Int) -> [Int32] in
+            let a = Int32(10 + i % 50), b = Int32(300 + i % 7), c = Int32(41 + i % 3)
+            return [2, a, b, c]
+        }
+        let promptLengths: [Int] = prompts.map { $0.count }
+        #expect(rows * 4 <= budget && rows * (4 + newTokens) > budget)
+        #expect(model.runtime.generationChunks(promptLengths, newTokens: newTokens) == [Array(0..<rows)])
+        let sampling = SamplingConfig(temperature: 1, topK: 20, maxNewTokens: newTokens, stopAtEOS: true, seed: 11)
+        let batched = try model.generate(prompts: prompts, sampling: sampling, interventions: [])
+        for i in stride(from: 0, to: rows, by: 37) {
+            // Row i samples from stream i in the batch; alone it is given the same stream.
+            let single = try model.runtime.generate(
+                prompts: [prompts[i]], sampling: sampling, interventions: [], rowInterventions: nil, streams: [i],
+                readLayer: nil, groups: nil, sink: { _, _ in })
+            #expect(batched[i] == single[0], "row \(i)")
         }
     }
 
