@@ -279,10 +279,12 @@ public enum Kernels {
     /// `STEER_GEMM=blas`).
     public static var usesPackedKernel: Bool { ck_gemm_packed_available() != 0 && !forcesBLAS }
 
-    /// At the AVX2 level, products of this many input rows or more go to OpenBLAS sgemm: the
-    /// measured crossover on the Gemma-2-2B block shapes, one core (our AVX2 kernel 2.2× sgemm at 16
-    /// rows, 1.6× at 32, 1.1× at 128, 0.98× at 512, 0.95× at 1,024; Docs/Benchmarks.md, "Every CPU").
-    public static let avx2BLASCrossover = 1024
+    /// At the AVX2 level, products of this many input rows or more go to OpenBLAS sgemm. On a real
+    /// AVX2-only CPU (AMD Zen 3, two threads, Gemma-2-2B block shapes) sgemm is ahead from 256 rows
+    /// (0.75–0.77× ours/sgemm at 256–512 rows), while our kernel leads at generation-step sizes
+    /// (1.9× at 32 rows); at 512 rows sgemm also led on an Intel CPU with AVX2 forced and tied on a
+    /// Zen 4 (Docs/Benchmarks.md, "Every CPU").
+    public static let avx2BLASCrossover = 256
 
     /// The product kernel `multiply` uses for `count` input rows: "rows" (streaming), "packed
     /// AVX-512", "packed AVX2" or "BLAS".
