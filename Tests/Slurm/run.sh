@@ -209,7 +209,7 @@ check "--allow-mixed-recipes merges another protocol on purpose" \
 # store always verifies, and the resumed job ends with exactly the effects of the uninterrupted run.
 STEER_VECTORS=decoder-rows:$root/Demo/sae/layer_3/width_4k/average_l0_36:0-18
 kills=0
-for delay in 0 0.05 0.1 0.2 0.3; do
+for delay in 0 0 0 0.05 0.1 0.2 0.3; do
     measure "$work/killed" --shard 0/3 >"$work/killed.out" 2>/dev/null &
     pid=$!
     for _ in $(seq 1 300); do
