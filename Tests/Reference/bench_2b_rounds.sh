@@ -8,11 +8,11 @@
 #                                           [--steer-bench BIN] [--python PY] [--summary-only]
 # Defaults: --model /tmp/gemma-2-2b-random (make_random_checkpoint.py writes it), --out /tmp/bench-2b-rounds,
 # --rounds 2, --repeats 2, --steer-bench .build/release/steer-bench (built here when it is the default),
-# --python /work/venv-ref/bin/python (for bench_llama_cpp.sh's conversion step, skipped when its GGUF exists).
+# --python: passed to bench_llama_cpp.sh for its conversion step when given (else that script's own default).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-MODEL=/tmp/gemma-2-2b-random OUT=/tmp/bench-2b-rounds ROUNDS=2 REPEATS=2 BENCH="" PY=/work/venv-ref/bin/python SUMMARY=0
+MODEL=/tmp/gemma-2-2b-random OUT=/tmp/bench-2b-rounds ROUNDS=2 REPEATS=2 BENCH="" PY="" SUMMARY=0
 while [[ $# -gt 0 ]]; do
     case "$1" in
         --model) MODEL=$2; shift 2 ;;
@@ -46,7 +46,7 @@ if [[ $SUMMARY -eq 0 ]]; then
             if [[ $side == ours ]]; then
                 "$BENCH" --model "$MODEL" --only a,b,c --repeats "$REPEATS" --json > "$OUT/ours-$round.json"
             else
-                Tests/Reference/bench_llama_cpp.sh --model "$MODEL" --types f32 --repeats "$REPEATS" --python "$PY" \
+                Tests/Reference/bench_llama_cpp.sh --model "$MODEL" --types f32 --repeats "$REPEATS" ${PY:+--python "$PY"} \
                     > "$OUT/llama-$round.json"
             fi
         done

@@ -3,7 +3,8 @@
 // Time is the calling thread's CPU time (CLOCK_THREAD_CPUTIME_ID), the best of 5 runs after a
 // warm-up, so other processes on a shared machine shift it less than wall time (they still share
 // the caches and memory bandwidth). Each result is checked against a double-precision product.
-// This is what Kernels.avx2BLASCrossover was set from.
+// Kernels.avx2BLASCrossover was first set from it (one core); the current value also rests on steer-bench's
+// two-thread (e) figures on a real AVX2-only CPU (Docs/Benchmarks.md, "Every CPU", session 17).
 //
 // Build and run (from the repository root; needs clang or gcc and OpenBLAS):
 //   cc -O3 -ISources/CKernels/include -ISources/CKernels -o /tmp/bench_packed_kernels
