@@ -6,9 +6,10 @@
 #
 # Usage: Tests/Reference/bench_2b_rounds.sh [--model DIR] [--out DIR] [--rounds N] [--repeats N]
 #                                           [--steer-bench BIN] [--python PY] [--summary-only]
-# Defaults: --model /tmp/gemma-2-2b-random (make_random_checkpoint.py writes it), --out /tmp/bench-2b-rounds,
+# Defaults: --model /tmp/gemma-2-2b-random (ensure_2b_checkpoint.sh writes it when missing), --out /tmp/bench-2b-rounds,
 # --rounds 2, --repeats 2, --steer-bench .build/release/steer-bench (built here when it is the default),
-# --python: passed to bench_llama_cpp.sh for its conversion step when given (else that script's own default).
+# --python: passed to bench_llama_cpp.sh for its conversion step when given (else that script's own default),
+# and the Python that writes a missing checkpoint (python3 when not given).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -22,14 +23,14 @@ while [[ $# -gt 0 ]]; do
         --steer-bench) BENCH=$2; shift 2 ;;
         --python) PY=$2; shift 2 ;;
         --summary-only) SUMMARY=1; shift ;;
-        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
         *) echo "unknown argument: $1" >&2; exit 2 ;;
     esac
 done
 log() { echo "[2b-rounds $(date +%H:%M:%S)] $*" >&2; }
 mkdir -p "$OUT"
 if [[ $SUMMARY -eq 0 ]]; then
-    [[ -f $MODEL/config.json ]] || { echo "no checkpoint at $MODEL (run Tests/Reference/make_random_checkpoint.py --out $MODEL)" >&2; exit 1; }
+    PYTHON=${PY:-python3} Tests/Reference/ensure_2b_checkpoint.sh "$MODEL"
     if [[ -z $BENCH ]]; then
         swift build -c release --product steer-bench >&2
         BENCH=.build/release/steer-bench

@@ -8,7 +8,7 @@
 #
 # Usage: Tests/Reference/bench_every_cpu.sh [--model DIR] [--out DIR] [--repeats N] [--only e,a,b,c,d]
 #                                           [--torch-python PY] [--llama-python PY] [--skip torch,llama]
-# Defaults: --model /tmp/gemma-2-2b-random (Tests/Reference/make_random_checkpoint.py writes it),
+# Defaults: --model /tmp/gemma-2-2b-random (written, with the Gemma tokenizer, when missing: ensure_2b_checkpoint.sh),
 # --out /tmp/bench-every-cpu, --repeats 3, --only e,a,b,c,d (steer bench's figures; e: product rates,
 # d: our re-encode pass, for the per-probe arithmetic), python3 for both peers.
 # Needs: a release build of steer (built here), Python with torch + transformers (bench_torch.py),
@@ -38,7 +38,7 @@ while [[ $# -gt 0 ]]; do
 done
 skipped() { [[ ",$SKIP," == *",$1,"* ]]; }
 log() { echo "[every-cpu $(date +%H:%M:%S)] $*" >&2; }
-[[ -f $MODEL/config.json ]] || { echo "no checkpoint at $MODEL (run Tests/Reference/make_random_checkpoint.py --out $MODEL)" >&2; exit 1; }
+PYTHON=$LLAMA_PY Tests/Reference/ensure_2b_checkpoint.sh "$MODEL"
 mkdir -p "$OUT"
 rm -f "$OUT"/steer-*.json "$OUT"/llama.json "$OUT"/torch.json
 
