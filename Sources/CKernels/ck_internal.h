@@ -11,6 +11,16 @@
 #define CK_512_NC 96
 
 #if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+/// The sum of an AVX vector's eight lanes (the AVX2 bodies' horizontal reduction).
+__attribute__((target("avx2,fma,f16c"))) static inline float ck_sum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
 /// ``ck_gemm_packed`` with AVX2+FMA (6 weight rows × 16 inputs per micro-tile, blocked over k).
 void ck_gemm_packed_avx2(ck_weight_type type, const void *w, long k, long row_begin, long row_end, const float *packed,
                          long m, float *y, long ldy, float *widened);

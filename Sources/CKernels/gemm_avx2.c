@@ -159,12 +159,13 @@ CK_AVX2_FMA static inline __m256 ck_a2_load8(ck_weight_type type, const void *w,
     }
 }
 
-/// The sum of a vector's eight lanes.
-CK_AVX2_FMA static inline float ck_a2_sum8(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
+/// One weight row's product with `x`: the lanes of `acc` (its first `vector_end` values) plus the
+/// values after them, one at a time.
+CK_AVX2_FMA static inline float ck_a2_row_total(__m256 acc, ck_weight_type type, const void *w, long base,
+                                                long vector_end, long k, const float *x) {
+    float sum = ck_sum8(acc);
+    for (long j = vector_end; j < k; j++) sum += ck_a2_weight_at(type, w, base + j) * x[j];
+    return sum;
 }
 
 /// One input row (decoding): eight weight rows at a time, each with its own accumulator, so every
@@ -192,11 +193,7 @@ CK_AVX2_FMA void ck_gemv_rows_avx2(ck_weight_type type, const void *w, long k, l
             a7 = _mm256_fmadd_ps(ck_a2_load8(type, w, base + 7 * k + j), v, a7);
         }
         __m256 sums[ROWS] = {a0, a1, a2, a3, a4, a5, a6, a7};
-        for (long i = 0; i < ROWS; i++) {
-            float sum = ck_a2_sum8(sums[i]);
-            for (long j = vector_end; j < k; j++) sum += ck_a2_weight_at(type, w, base + i * k + j) * x[j];
-            y[r + i] = sum;
-        }
+        for (long i = 0; i < ROWS; i++) y[r + i] = ck_a2_row_total(sums[i], type, w, base + i * k, vector_end, k, x);
     }
     // The last rows of a range (fewer than eight): one at a time.
     for (; r < row_end; r++) {
@@ -204,9 +201,7 @@ CK_AVX2_FMA void ck_gemv_rows_avx2(ck_weight_type type, const void *w, long k, l
         __m256 a0 = _mm256_setzero_ps();
         for (long j = 0; j < vector_end; j += 8)
             a0 = _mm256_fmadd_ps(ck_a2_load8(type, w, base + j), _mm256_loadu_ps(x + j), a0);
-        float sum = ck_a2_sum8(a0);
-        for (long j = vector_end; j < k; j++) sum += ck_a2_weight_at(type, w, base + j) * x[j];
-        y[r] = sum;
+        y[r] = ck_a2_row_total(a0, type, w, base, vector_end, k, x);
     }
 }
 #endif

@@ -223,13 +223,6 @@ CK_AVX2 static inline __m256 ck_tanh8(__m256 x) {
     return _mm256_blendv_ps(large, small, _mm256_cmp_ps(a, _mm256_set1_ps(0.625f), _CMP_LT_OQ));
 }
 
-CK_AVX2 static inline float ck_sum8(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
 /// Eight weights starting at `index`, widened to float32.
 CK_AVX2 static inline __m256 ck_load8(ck_weight_type type, const void *w, long index) {
     switch (type) {

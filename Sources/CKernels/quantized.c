@@ -9,7 +9,7 @@
 // Three bodies: AVX-512F (sixteen floats per vector), AVX2/FMA/F16C (eight), portable C (a block is
 // dequantised into a buffer, then dotted). `ck_uses_avx512` / `ck_uses_avx2` pick one per call, so
 // `ck_set_thread_level` applies here as everywhere else.
-#include "CKernels.h"
+#include "ck_internal.h"
 
 #include <string.h>
 
@@ -362,13 +362,6 @@ CKQ_AVX2 CKQ_INLINE void ckq_prefetch(int type, const uint8_t *b) {
 
 // MARK: - AVX2 body
 
-CKQ_AVX2 static inline float ckq_sum8(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
 /// `M` (1–4) input rows against rows `[row_begin, row_end)`.
 CKQ_AVX2 CKQ_INLINE void ckq_rows_avx2_body(int type, const int M, const uint8_t *w, long k, long row_begin,
                                             long row_end, const float *x, long ldx, float *y, long ldy) {
@@ -426,7 +419,7 @@ CKQ_AVX2 CKQ_INLINE void ckq_rows_avx2_body(int type, const int M, const uint8_t
                 }
             }
         }
-        for (int i = 0; i < M; i++) y[i * ldy + r] = ckq_sum8(_mm256_add_ps(acc0[i], acc1[i]));
+        for (int i = 0; i < M; i++) y[i * ldy + r] = ck_sum8(_mm256_add_ps(acc0[i], acc1[i]));
     }
 }
 
