@@ -15,7 +15,7 @@
 //      Tests/Reference/bench_gemv_streams.c Sources/CKernels/kernels.c Sources/CKernels/gemm_avx2.c
 //      Sources/CKernels/pool.c -lm                                              (one command line)
 //   /tmp/bench_gemv_streams [ROUNDS]        (default 15)
-#include "CKernels.h"
+#include "ck_internal.h"
 
 #include <immintrin.h>
 #include <math.h>
@@ -25,19 +25,12 @@
 #include <string.h>
 #include <time.h>
 
-#define AVX2_FMA __attribute__((target("avx2,fma")))
+#define AVX2_FMA __attribute__((target("avx2,fma,f16c")))
 
 static double now(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-AVX2_FMA static float lanes_sum(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
 }
 
 /// Rows [r0, r1) of W (k columns, k a multiple of 32) against x into y, by variant.
@@ -52,7 +45,7 @@ AVX2_FMA static void sum_one_stream(const float *w, long k, long r0, long r1, co
         a2 = _mm256_add_ps(a2, _mm256_loadu_ps(p + 16));
         a3 = _mm256_add_ps(a3, _mm256_loadu_ps(p + 24));
     }
-    y[r0] = lanes_sum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+    y[r0] = ck_sum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
 }
 
 AVX2_FMA static void sum_eight_streams(const float *w, long k, long r0, long r1, const float *x, float *y) {
@@ -62,7 +55,7 @@ AVX2_FMA static void sum_eight_streams(const float *w, long k, long r0, long r1,
         for (int i = 0; i < 8; i++) a[i] = _mm256_setzero_ps();
         for (long j = 0; j < k; j += 8)
             for (int i = 0; i < 8; i++) a[i] = _mm256_add_ps(a[i], _mm256_loadu_ps(w + (r + i) * k + j));
-        for (int i = 0; i < 8; i++) y[r + i] = lanes_sum(a[i]);
+        for (int i = 0; i < 8; i++) y[r + i] = ck_sum8(a[i]);
     }
 }
 
@@ -78,7 +71,7 @@ AVX2_FMA static void one_row_prefetch(const float *w, long k, long r0, long r1, 
             a2 = _mm256_fmadd_ps(_mm256_loadu_ps(row + j + 16), _mm256_loadu_ps(x + j + 16), a2);
             a3 = _mm256_fmadd_ps(_mm256_loadu_ps(row + j + 24), _mm256_loadu_ps(x + j + 24), a3);
         }
-        y[r] = lanes_sum(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+        y[r] = ck_sum8(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
     }
 }
 
