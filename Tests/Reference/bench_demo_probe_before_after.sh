@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Seconds per probe vector with two `steer` binaries side by side, in alternating rounds: `steer effects
-# measure` into a fresh store, first PROBES_WARM probes (model load, baseline, the calibration site pass),
-# then PROBES more in the same store; the second job's wall time over the probes it measured is the figure.
+# measure` into a fresh store, first --warm probes (model load, baseline, the calibration site pass),
+# then --probes more in the same store; the second job's wall time over the probes it measured is the figure.
 #
 # --shape demo (default): the embedded demo model at the toy demo's protocol (14 prompts × 8 rollouts of
 # 32 tokens, baseline ×4, calibration 1 × 16 sequences on the demo's calibration text, the demo's 11-point
